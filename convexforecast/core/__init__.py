@@ -1,0 +1,1 @@
+"""Math core: dictionaries, Lasso solvers, network reconstruction (no pandas, no I/O)."""

@@ -1,0 +1,234 @@
+"""Implicit (never materialised) dictionaries for one input column.
+
+Everything here rests on one fact (solver-notes §2.1–2.2): for a centred residual r the
+correlation of r with every ramp-like column is a value, or a difference of two values,
+of the ramp-correlation vector
+
+    c_j = Σ_n r_n (x_n − u_j)_+ ,   u_1 < … < u_N the distinct values of x,
+
+which costs O(N) from suffix sums. Ties are merged implicitly: the residual is summed
+over tied rows before pricing, so tied x never produce degenerate columns.
+
+Column keys are integers local to a :class:`LagDictionary`.
+
+* :class:`PairDictionary` — ReLU depth 2, 3 and 4. On the data every column is, up to sign
+  and intercept, a capped ramp ``C_{u_a, u_b}`` (a < b); its correlation is ``c_a − c_b``.
+  Depth ≥ 3 has all C(N, 2) pairs, so ``max |Aᵀr| = max c − min c`` in O(N); depth 2 only
+  has the pairs that touch an extreme point (the 2N − 3 distinct ramps). Depth 4 has the
+  same optimal value and the same certificate as depth 3 (paper-notes §2.2: reflection
+  columns are convex combinations of depth-3 columns on the data), so it is solved at
+  depth 3 and its reflection features enter only in :mod:`.decomposition`.
+* :class:`FormulaDictionary` — depth-2 leaky ReLU, abs, sign and threshold: O(N) columns
+  whose correlations are closed forms in ``c`` and the suffix sums of r.
+* :class:`MatrixDictionary` — any explicit dictionary (abs depth 3, deeper sign and
+  threshold), priced with a dense product.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from convexforecast.core.features import Feature
+
+
+class LagDictionary:
+    """Interface of a per-column dictionary used by the working-set solver."""
+
+    x: np.ndarray
+    u: np.ndarray
+    inverse: np.ndarray
+
+    def _setup(self, x: np.ndarray) -> None:
+        self.x = x
+        self.u, self.inverse = np.unique(x, return_inverse=True)
+        self.n_unique = self.u.shape[0]
+
+    def aggregate(self, r: np.ndarray) -> np.ndarray:
+        """Sum a row vector over tied x values (length ``n_unique``)."""
+        return np.bincount(self.inverse, weights=r, minlength=self.n_unique)
+
+    def ramp_correlations(self, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return ``c_j = Σ r_n (x_n − u_j)_+`` and the suffix sums ``S0_j = Σ_{x_n ≥ u_j} r_n``."""
+        agg = self.aggregate(r)
+        s0 = np.cumsum(agg[::-1])[::-1]
+        s1 = np.cumsum((agg * self.u)[::-1])[::-1]
+        return s1 - self.u * s0, s0
+
+    def price(self, r: np.ndarray, k: int) -> tuple[float, np.ndarray, np.ndarray]:
+        """Exact ``max_j |A_jᵀ r|`` and up to ``k`` keys with the largest ``|A_jᵀ r|``."""
+        raise NotImplementedError
+
+    def columns(self, keys: np.ndarray) -> np.ndarray:
+        """Column values at the rows, shape (n, len(keys))."""
+        raise NotImplementedError
+
+    def features(self, keys: np.ndarray) -> tuple[list[Feature], np.ndarray]:
+        """Representative features of ``keys`` and signs s with ``column = s·feature + const``."""
+        raise NotImplementedError
+
+    @property
+    def n_columns(self) -> int:
+        raise NotImplementedError
+
+
+def _top_k(values: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k largest |values|, in a deterministic order (largest first)."""
+    k = min(k, values.shape[0])
+    idx = np.argpartition(-np.abs(values), k - 1)[:k] if k < values.shape[0] else np.arange(k)
+    order = np.lexsort((idx, -np.abs(values[idx])))
+    return idx[order]
+
+
+class PairDictionary(LagDictionary):
+    """ReLU ramps (depth 2) or ramps and capped ramps (depth 3, 4) on one input column."""
+
+    def __init__(self, x: np.ndarray, depth: int) -> None:
+        self._setup(x)
+        self.depth = depth
+        n = self.n_unique
+        if depth == 2:
+            right = np.arange(n - 1) * n + (n - 1)  # (j, N-1): right ramps, j = 0 is linear
+            left = np.arange(1, n - 1)  # (0, j): left ramps at interior points
+            self._keys = np.concatenate([right, left])
+
+    @property
+    def n_columns(self) -> int:
+        n = self.n_unique
+        return 2 * n - 3 if self.depth == 2 else n * (n - 1) // 2
+
+    def decode(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Pair indices (a, b) of keys ``a·N + b``."""
+        keys = np.asarray(keys, dtype=np.int64)
+        return keys // self.n_unique, keys % self.n_unique
+
+    def price(self, r: np.ndarray, k: int) -> tuple[float, np.ndarray, np.ndarray]:
+        c, _ = self.ramp_correlations(r)
+        n = self.n_unique
+        if self.depth == 2:
+            a, b = self.decode(self._keys)
+            vals = c[a] - c[b]
+            top = _top_k(vals, k)
+            return float(np.abs(vals).max()), self._keys[top], vals[top]
+        max_abs = float(c.max() - c.min())
+        m = min(n, int(np.ceil(np.sqrt(2.0 * k))) + 2)
+        order = np.argsort(c, kind="stable")
+        high, low = order[-m:], order[:m]
+        i, j = np.meshgrid(high, low, indexing="ij")
+        i, j = i.ravel(), j.ravel()
+        keep = i != j
+        a, b = np.minimum(i[keep], j[keep]), np.maximum(i[keep], j[keep])
+        keys = np.unique(a * n + b)
+        a, b = self.decode(keys)
+        vals = c[a] - c[b]
+        top = _top_k(vals, k)
+        return max_abs, keys[top], vals[top]
+
+    def columns(self, keys: np.ndarray) -> np.ndarray:
+        a, b = self.decode(keys)
+        lo, hi = self.u[a], self.u[b]
+        return np.clip(self.x[:, None] - lo[None, :], 0.0, (hi - lo)[None, :])
+
+    def features(self, keys: np.ndarray) -> tuple[list[Feature], np.ndarray]:
+        a, b = self.decode(keys)
+        feats, signs = [], np.ones(len(a))
+        last = self.n_unique - 1
+        for i, (ai, bi) in enumerate(zip(a, b, strict=True)):
+            feat, signs[i] = pair_feature(self.u, int(ai), int(bi), last, self.depth)
+            feats.append(feat)
+        return feats, signs
+
+
+def pair_feature(u: np.ndarray, a: int, b: int, last: int, depth: int) -> tuple[Feature, float]:
+    """Representative feature of the on-data class of ``C_{u_a, u_b}`` and its sign.
+
+    The representative has the fewest kinks: a capped ramp ending at the largest point is a
+    right ramp on the data, one starting at the smallest point is (minus) a left ramp.
+    """
+    if b == last:
+        return Feature("ramp", (float(u[a]),), depth=depth, direction=1), 1.0
+    if a == 0:
+        return Feature("ramp", (float(u[b]),), depth=depth, direction=-1), -1.0
+    return Feature("capped_ramp", (float(u[a]), float(u[b])), depth=depth), 1.0
+
+
+class FormulaDictionary(LagDictionary):
+    """Depth-2 leaky ReLU, abs, sign and threshold columns priced in closed form."""
+
+    def __init__(self, x: np.ndarray, activation: str, negative_slope: float = 0.01) -> None:
+        self._setup(x)
+        self.activation = activation
+        self.negative_slope = negative_slope
+        n = self.n_unique
+        if activation == "leaky_relu":
+            # (direction, j): +1 at j = 0..N-1 and -1 at j = 1..N-2; the -1 columns at the
+            # extremes equal +1 columns at the opposite extreme up to sign and intercept.
+            self._direction = np.concatenate([np.ones(n), -np.ones(n - 2)]).astype(int)
+            self._index = np.concatenate([np.arange(n), np.arange(1, n - 1)])
+        elif activation == "abs":
+            self._direction = np.ones(n - 1, dtype=int)  # |x - u_{N-1}| duplicates |x - u_0|
+            self._index = np.arange(n - 1)
+        else:  # sign / threshold: switch at u_j, j = 1..N-1
+            self._direction = np.ones(n - 1, dtype=int)
+            self._index = np.arange(1, n)
+
+    @property
+    def n_columns(self) -> int:
+        return self._index.shape[0]
+
+    def _correlations(self, r: np.ndarray) -> np.ndarray:
+        c, s0 = self.ramp_correlations(r)
+        j, d = self._index, self._direction
+        if self.activation == "leaky_relu":
+            a = self.negative_slope
+            return np.where(d > 0, (1 - a) * c[j] + a * c[0], (1 - a) * (c[j] - c[0]) - a * c[0])
+        if self.activation == "abs":
+            return 2.0 * c[j] - c[0]
+        scale = 2.0 if self.activation == "sign" else 1.0
+        return scale * s0[j]
+
+    def price(self, r: np.ndarray, k: int) -> tuple[float, np.ndarray, np.ndarray]:
+        vals = self._correlations(r)
+        top = _top_k(vals, k)
+        return float(np.abs(vals).max()), top, vals[top]
+
+    def features(self, keys: np.ndarray) -> tuple[list[Feature], np.ndarray]:
+        feats = []
+        for key in np.asarray(keys, dtype=np.int64):
+            kink = (float(self.u[self._index[key]]),)
+            if self.activation in ("sign", "threshold"):
+                feats.append(Feature("step", kink, activation=self.activation, depth=2))
+            elif self.activation == "abs":
+                feats.append(Feature("abs", kink, activation="abs", depth=2))
+            else:
+                feats.append(Feature("ramp", kink, activation="leaky_relu", depth=2,
+                                     direction=int(self._direction[key]),
+                                     negative_slope=self.negative_slope))
+        return feats, np.ones(len(feats))
+
+    def columns(self, keys: np.ndarray) -> np.ndarray:
+        feats, _ = self.features(keys)
+        return np.column_stack([f(self.x) for f in feats]) if feats else np.empty((len(self.x), 0))
+
+
+class MatrixDictionary(LagDictionary):
+    """An explicit dictionary (features evaluated at the rows) priced by a dense product."""
+
+    def __init__(self, x: np.ndarray, features: list[Feature], matrix: np.ndarray) -> None:
+        self._setup(x)
+        self._features = features
+        self._matrix = matrix
+
+    @property
+    def n_columns(self) -> int:
+        return self._matrix.shape[1]
+
+    def price(self, r: np.ndarray, k: int) -> tuple[float, np.ndarray, np.ndarray]:
+        vals = self._matrix.T @ r
+        top = _top_k(vals, k)
+        return float(np.abs(vals).max()), top, vals[top]
+
+    def columns(self, keys: np.ndarray) -> np.ndarray:
+        return self._matrix[:, np.asarray(keys, dtype=np.int64)]
+
+    def features(self, keys: np.ndarray) -> tuple[list[Feature], np.ndarray]:
+        return [self._features[int(k)] for k in keys], np.ones(len(keys))

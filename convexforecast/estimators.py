@@ -1,0 +1,239 @@
+"""scikit-learn estimators for globally optimal (convex) neural networks.
+
+Thin wrappers in the style of ``sklearn.linear_model``: they validate input and store
+results; the math lives in :mod:`convexforecast.core`.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from convexforecast.core.dictionaries import SUPPORTED_DEPTHS
+from convexforecast.core.fit import SOLVERS, fit_convex_network
+from convexforecast.core.network import ChainNetwork, network_from_lasso
+from convexforecast.core.path import cross_validate_beta
+
+
+class ConvexNetRegressor(RegressorMixin, BaseEstimator):
+    """A ReLU/abs/sign/threshold network trained to its certified global optimum.
+
+    Training the paper's network (parallel width-1 chains of depth L, one per neuron,
+    each reading one input column, plus an output bias) with the penalty
+    ``(β/L)·Σ|w|^L`` on the weights is equivalent to the Lasso
+
+        min_{z, ξ} ½‖Az + ξ1 − y‖² + β‖z‖₁
+
+    over an explicit dictionary A (one 1-D dictionary per input column, concatenated).
+    The Lasso is solved exactly with a duality-gap certificate and the network is read
+    back from its solution (:meth:`to_network`).
+
+    Parameters
+    ----------
+    depth : {2, 3, 4}
+        Number of layers L. ReLU supports 2–4, leaky ReLU 2, abs 2–3, sign/threshold 2–4.
+    activation : {"relu", "leaky_relu", "abs", "sign", "threshold"}
+    beta : float or "cv"
+        Penalty in the units of y (the loss is a sum, not a mean). ``"cv"`` chooses it by
+        forward-chaining time-series cross-validation on a warm-started path.
+    solver : {"auto", "fast", "cvxpy"}
+        ``"fast"`` (= ``"auto"``) is the exact working-set solver over implicit
+        dictionaries; ``"cvxpy"`` is the cvxpy + Clarabel reference on the explicit
+        dictionary. For ``β ≤ 1e-6`` (or ``≤ 1e-6·β_max``) both use the min-norm LP route.
+    tol : float
+        Target relative duality gap ``(P − D)/P`` of the fast solver.
+    max_iter : int
+        Maximum outer iterations of the fast solver.
+    negative_slope : float
+        Leaky-ReLU slope.
+    max_switches : int, optional
+        Sign/threshold at depth ≥ 3: maximum number of switches per feature.
+    cv, n_betas, beta_min_ratio, one_standard_error
+        Cross-validation settings used when ``beta="cv"``.
+
+    Attributes
+    ----------
+    objective_ : float
+        Optimal Lasso objective in the original units of X and y.
+    duality_gap_ : float
+        Certified ``P − D ≥ P − P*``; ``relative_gap_`` is ``duality_gap_ / objective_``.
+    intercept_ : float
+    coef_ : ndarray
+        Coefficients of the selected features.
+    features_ : list of Feature
+        Selected features; ``feature_inputs_`` gives the input column each one reads.
+    n_neurons_ : int
+        Number of non-zero features after merging duplicates.
+    beta_ : float
+        The β used (the CV choice when ``beta="cv"``).
+    cv_results_ : dict
+        CV curve (``betas``, ``fold_mse``, ``mean_mse``, ``std_error``, ``best_beta``).
+    solver_ : str
+        The route taken (``"fast"``, ``"cvxpy-clarabel"`` or ``"lp-highs"``).
+
+    Notes
+    -----
+    Depth 4 reaches the same optimum as depth 3 (paper-notes §2.2). Among optimal
+    solutions the returned one has few neurons: the solution's fitted function on the
+    data is re-expressed by the minimum-norm skyline decomposition and adjacent capped
+    ramps are merged into single reflection features ``C_{a, 2q−p}`` where possible
+    (see :mod:`convexforecast.core.decomposition`).
+    """
+
+    def __init__(self, depth: int = 2, activation: str = "relu", beta: float | str = 1e-3,
+                 solver: str = "auto", tol: float = 1e-6, max_iter: int = 500,
+                 negative_slope: float = 0.01, max_switches: int | None = None, cv: int = 5,
+                 n_betas: int = 20, beta_min_ratio: float = 1e-2,
+                 one_standard_error: bool = False) -> None:
+        self.depth = depth
+        self.activation = activation
+        self.beta = beta
+        self.solver = solver
+        self.tol = tol
+        self.max_iter = max_iter
+        self.negative_slope = negative_slope
+        self.max_switches = max_switches
+        self.cv = cv
+        self.n_betas = n_betas
+        self.beta_min_ratio = beta_min_ratio
+        self.one_standard_error = one_standard_error
+
+    def _check_params(self) -> None:
+        if self.activation not in SUPPORTED_DEPTHS:
+            raise ValueError(f"`activation` must be one of {list(SUPPORTED_DEPTHS)}. "
+                             f"Got {self.activation!r}.")
+        if self.depth not in SUPPORTED_DEPTHS[self.activation]:
+            raise ValueError(f"`depth` must be one of {list(SUPPORTED_DEPTHS[self.activation])} "
+                             f"for activation={self.activation!r}. Got {self.depth!r}.")
+        if self.solver not in SOLVERS:
+            raise ValueError(f"`solver` must be one of {list(SOLVERS)}. Got {self.solver!r}.")
+        if isinstance(self.beta, str):
+            if self.beta != "cv":
+                raise ValueError(f"`beta` must be a positive number or 'cv'. Got {self.beta!r}.")
+        elif (not isinstance(self.beta, numbers.Real) or isinstance(self.beta, bool)
+              or not np.isfinite(self.beta) or self.beta <= 0):
+            raise ValueError(f"`beta` must be a positive finite number or 'cv'. Got {self.beta!r}.")
+        if not (isinstance(self.tol, numbers.Real) and self.tol > 0):
+            raise ValueError(f"`tol` must be a positive number. Got {self.tol!r}.")
+        for name in ("max_iter", "cv", "n_betas"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 2 - (
+                    name == "max_iter"):
+                raise ValueError(f"`{name}` must be an integer >= {2 - (name == 'max_iter')}. "
+                                 f"Got {value!r}.")
+        if not (isinstance(self.beta_min_ratio, numbers.Real) and 0 < self.beta_min_ratio < 1):
+            raise ValueError(f"`beta_min_ratio` must be in (0, 1). Got {self.beta_min_ratio!r}.")
+
+    def _options(self) -> dict:
+        return {"depth": self.depth, "activation": self.activation, "solver": self.solver,
+                "tol": self.tol, "max_iter": self.max_iter,
+                "negative_slope": self.negative_slope, "max_switches": self.max_switches}
+
+    def fit(self, X, y) -> ConvexNetRegressor:
+        """Fit the globally optimal network.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs; each column gets its own 1-D dictionary.
+        y : array-like of shape (n_samples,)
+            Targets.
+        """
+        self._check_params()
+        X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True, copy=True)
+        if X.shape[0] < 2:
+            raise ValueError(f"`X` must have at least 2 samples. Got n_samples={X.shape[0]}.")
+        for j in range(X.shape[1]):
+            if np.unique(X[:, j]).size < 2:
+                raise ValueError(f"`X` must have at least 2 distinct values in every column. "
+                                 f"Got {np.unique(X[:, j]).size} in column {j}.")
+        options = self._options()
+        if self.beta == "cv":
+            n_folds = min(self.cv, X.shape[0] - 1)
+            if X.shape[0] < 2 * (n_folds + 1):
+                raise ValueError(f"`X` needs at least {2 * (n_folds + 1)} samples for cv={self.cv}."
+                                 f" Got {X.shape[0]}.")
+            result = cross_validate_beta(X, y, n_folds=n_folds, n_betas=self.n_betas,
+                                         min_ratio=self.beta_min_ratio,
+                                         one_standard_error=self.one_standard_error, **options)
+            self.cv_results_ = result.as_dict()
+            self.beta_ = result.best_beta
+        else:
+            self.beta_ = float(self.beta)
+        fit, _ = fit_convex_network(X, y, beta=self.beta_, **options)
+        self.fit_ = fit
+        self.features_ = fit.features
+        self.feature_inputs_ = fit.inputs
+        self.coef_ = fit.coef
+        self.intercept_ = fit.intercept
+        self.objective_ = fit.primal
+        self.dual_objective_ = fit.dual
+        self.duality_gap_ = fit.duality_gap
+        self.relative_gap_ = fit.relative_gap
+        self.n_neurons_ = int(np.count_nonzero(fit.coef))
+        self.n_iter_ = fit.n_iter
+        self.solver_ = fit.solver
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        """Network output at ``X`` (on or off the training points)."""
+        check_is_fitted(self, "fit_")
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        return self.fit_.predict(X)
+
+    def selected_features(self) -> pd.DataFrame:
+        """One row per neuron: input column, kind, kinks, reflection flags and coefficient."""
+        check_is_fitted(self, "fit_")
+        rows = []
+        for feat, j, c in zip(self.features_, self.feature_inputs_, self.coef_, strict=True):
+            rows.append({"input": int(j), "kind": feat.kind, "direction": feat.direction,
+                         "kinks": feat.kinks, "reflected": feat.reflected,
+                         "is_reflection": feat.is_reflection, "sources": feat.sources,
+                         "coef": float(c)})
+        return pd.DataFrame(rows, columns=["input", "kind", "direction", "kinks", "reflected",
+                                           "is_reflection", "sources", "coef"])
+
+    def to_network(self) -> ChainNetwork:
+        """The optimal network itself (paper-notes §3): parallel chains and an output bias.
+
+        Its ``objective(X, y)`` (the non-convex training objective) equals ``objective_``
+        and its ``predict`` equals :meth:`predict` everywhere.
+        """
+        check_is_fitted(self, "fit_")
+        return network_from_lasso(self.features_, list(self.feature_inputs_), self.coef_,
+                                  self.intercept_, self.beta_, self.depth)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags
+
+
+class ConvexNetCV(ConvexNetRegressor):
+    """:class:`ConvexNetRegressor` with β chosen by time-series cross-validation.
+
+    Same parameters as :class:`ConvexNetRegressor` except ``beta``, which is always
+    ``"cv"``; the chosen β is ``beta_`` and the curve ``cv_results_``.
+    """
+
+    beta = "cv"
+
+    def __init__(self, depth: int = 2, activation: str = "relu", solver: str = "auto",
+                 tol: float = 1e-6, max_iter: int = 500, negative_slope: float = 0.01,
+                 max_switches: int | None = None, cv: int = 5, n_betas: int = 20,
+                 beta_min_ratio: float = 1e-2, one_standard_error: bool = False) -> None:
+        self.depth = depth
+        self.activation = activation
+        self.solver = solver
+        self.tol = tol
+        self.max_iter = max_iter
+        self.negative_slope = negative_slope
+        self.max_switches = max_switches
+        self.cv = cv
+        self.n_betas = n_betas
+        self.beta_min_ratio = beta_min_ratio
+        self.one_standard_error = one_standard_error

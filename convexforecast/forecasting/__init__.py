@@ -1,0 +1,1 @@
+"""Forecasters, rolling-origin backtests, metrics, intervals and strategies."""

@@ -1,0 +1,358 @@
+"""The convex autoregressive forecaster: a globally optimal additive neural AR model.
+
+Each step model is a :class:`convexforecast.ConvexNetRegressor` on the lag window of the
+transformed, standardised series: an additive network ``f(z_{t-1}, ..., z_{t-p}) =
+xi + sum_j g_j(z_{t-j})`` whose per-lag subnetworks are parallel width-1 chains of depth
+``depth``, trained to the certified global optimum of
+
+    ½ ‖f(X) - y‖² + (β / L) Σ |w|^L
+
+through its Lasso reformulation (the duality gap certifies optimality).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._validation import _short, check_nonnegative_float, check_positive_int
+from .windows import BaseLagForecaster
+
+__all__ = ["ConvexARForecaster"]
+
+
+@dataclass
+class _ConvexStepModel:
+    """A fitted step model, reduced to what prediction and persistence need.
+
+    Prediction is ``intercept + sum_k coef[k] * features[k](X[:, inputs[k]])``, evaluated the
+    same way whether the model was just fitted or loaded from disk (so forecasts are
+    bit-identical across a save/load round trip). Features of the piecewise-linear kinds are
+    evaluated in vectorised groups (one array operation per kind instead of one Python call
+    per neuron, which matters at every origin of a backtest); step features call
+    :class:`Feature` directly.
+    """
+
+    features: list
+    inputs: np.ndarray
+    coef: np.ndarray
+    intercept: float
+    beta: float
+    objective: float
+    duality_gap: float
+    regressor: Any = None
+    _groups: dict | None = field(default=None, init=False, repr=False)
+
+    def _build_groups(self) -> dict:
+        groups: dict[str, list[int]] = {}
+        for k, feature in enumerate(self.features):
+            groups.setdefault(feature.kind, []).append(k)
+        built = {}
+        for kind, members in groups.items():
+            feats = [self.features[k] for k in members]
+            built[kind] = {
+                "members": np.asarray(members, dtype=np.int64),
+                "inputs": self.inputs[members],
+                "coef": self.coef[members],
+                "first": np.array([f.kinks[0] for f in feats], dtype=np.float64),
+                "last": np.array([f.kinks[-1] for f in feats], dtype=np.float64),
+                "middle": np.array([f.kinks[len(f.kinks) // 2] for f in feats]),
+                "direction": np.array([f.direction for f in feats], dtype=np.float64),
+                "slope": np.array([f.negative_slope for f in feats], dtype=np.float64),
+            }
+        return built
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        if self._groups is None:
+            self._groups = self._build_groups()
+        X = np.asarray(X, dtype=np.float64)
+        out = np.full(X.shape[0], self.intercept, dtype=np.float64)
+        for kind in sorted(self._groups):
+            g = self._groups[kind]
+            x = X[:, g["inputs"]]
+            if kind == "ramp":
+                t = g["direction"] * (x - g["first"])
+                values = np.maximum(t, g["slope"] * t)
+            elif kind == "capped_ramp":
+                values = np.clip(x - g["first"], 0.0, g["last"] - g["first"])
+            elif kind == "abs":
+                values = np.abs(x - g["first"])
+            elif kind == "folded_abs":
+                values = np.abs(np.abs(x - g["middle"]) - (g["middle"] - g["first"]))
+            else:
+                values = np.column_stack([self.features[k](X[:, self.inputs[k]])
+                                          for k in g["members"]])
+            out += values @ g["coef"]
+        return out
+
+
+def _check_beta(beta: Any) -> None:
+    if isinstance(beta, str):
+        if beta != "cv":
+            raise ValueError(f"`beta` must be 'cv' or a non-negative number. Got {_short(beta)}.")
+        return
+    check_nonnegative_float("beta", beta)
+
+
+class ConvexARForecaster(BaseLagForecaster):
+    """Autoregressive forecaster built on :class:`convexforecast.ConvexNetRegressor`.
+
+    Parameters
+    ----------
+    lags : int
+        Number of lags ``p`` of the transformed series fed to the network.
+    depth : int
+        Number of layers ``L`` of every chain (2, 3 or 4).
+    activation : str
+        Activation of the network (passed to ConvexNetRegressor, e.g. ``"relu"``).
+    beta : float or "cv"
+        Regularisation strength on the standardised scale, or ``"cv"`` to choose it by the
+        regressor's cross-validation over ``n_betas`` values with ``cv`` folds (refitted on
+        each training window, so inside a backtest it only ever sees past data).
+    transform : {"log_return", "diff", "log", "none"}
+        Scale the model works on; forecasts are mapped back to levels (default
+        ``"log_return"``, the usual choice for prices).
+    strategy : {"recursive", "direct"}
+        ``"recursive"``: one one-step model whose forecasts are fed back as lags.
+        ``"direct"``: one model per step ``h = 1..horizon``, each from the same lag window.
+    horizon : int
+        Number of step models for ``strategy="direct"`` (ignored for ``"recursive"``).
+    solver : str
+        ConvexNetRegressor solver (``"auto"``, ``"fast"``, ``"cvxpy"``).
+    cv : int
+        Folds of the β cross-validation.
+    n_betas : int
+        Number of β values of the cross-validation grid.
+    tol : float
+        Relative duality-gap tolerance of the solver.
+
+    Attributes
+    ----------
+    regressors_ : list of ConvexNetRegressor or None
+        The fitted regressors, one per step model (``None`` after :func:`load`).
+    beta_ : float
+        β of the first step model (chosen by CV when ``beta="cv"``); ``betas_`` per step.
+    objective_ : float
+        Optimal training objective (sum over step models); ``objectives_`` per step.
+    duality_gap_ : float
+        Largest duality gap over the step models (the optimality certificate);
+        ``duality_gaps_`` per step.
+    n_neurons_ : int
+        Selected features (= chains of the optimal network) over all step models.
+    center_, scale_ : float
+        Mean and standard deviation of the transformed training series; the networks see
+        ``(z - center_) / scale_``.
+    in_sample_residuals_ : ndarray
+        One-step in-sample residuals on the level scale.
+
+    Notes
+    -----
+    The model is deterministic: the same data and parameters give bit-identical forecasts.
+    """
+
+    def __init__(
+        self,
+        lags: int = 10,
+        depth: int = 3,
+        activation: str = "relu",
+        beta: float | str = "cv",
+        transform: str = "log_return",
+        strategy: str = "recursive",
+        horizon: int = 1,
+        solver: str = "auto",
+        cv: int = 5,
+        n_betas: int = 20,
+        tol: float = 1e-6,
+    ) -> None:
+        self.lags = lags
+        self.depth = depth
+        self.activation = activation
+        self.beta = beta
+        self.transform = transform
+        self.strategy = strategy
+        self.horizon = horizon
+        self.solver = solver
+        self.cv = cv
+        self.n_betas = n_betas
+        self.tol = tol
+
+    # ------------------------------------------------------------ params
+    def _check_params(self) -> None:
+        super()._check_params()
+        check_positive_int("depth", self.depth, minimum=2)
+        _check_beta(self.beta)
+        check_positive_int("cv", self.cv, minimum=2)
+        check_positive_int("n_betas", self.n_betas)
+        if check_nonnegative_float("tol", self.tol) <= 0:
+            raise ValueError(f"`tol` must be a number > 0. Got {_short(self.tol)}.")
+        # activation, solver and the supported depths are validated by ConvexNetRegressor.fit
+
+    _needs_variation = True
+
+    @property
+    def _min_rows(self) -> int:  # type: ignore[override]
+        return 2 * (self.cv + 1) if self.beta == "cv" else 2  # ConvexNetRegressor CV needs
+
+    def _regressor(self) -> Any:
+        from ..estimators import ConvexNetRegressor
+
+        return ConvexNetRegressor(
+            depth=self.depth,
+            activation=self.activation,
+            beta=self.beta,
+            solver=self.solver,
+            tol=self.tol,
+            cv=self.cv,
+            n_betas=self.n_betas,
+        )
+
+    # ------------------------------------------------------------- hooks
+    def _fit_model(self, X: np.ndarray, target: np.ndarray, step: int) -> _ConvexStepModel:
+        regressor = self._regressor().fit(X, target)
+        return _ConvexStepModel(
+            features=list(regressor.features_),
+            inputs=np.asarray(regressor.feature_inputs_, dtype=np.int64),
+            coef=np.asarray(regressor.coef_, dtype=np.float64).copy(),
+            intercept=float(regressor.intercept_),
+            beta=float(regressor.beta_),
+            objective=float(regressor.objective_),
+            duality_gap=float(regressor.duality_gap_),
+            regressor=regressor,
+        )
+
+    def _predict_model(self, model: _ConvexStepModel, X: np.ndarray) -> np.ndarray:
+        return model.predict(X)
+
+    def _model_state(self, model: _ConvexStepModel) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        meta = {
+            "features": [feature.describe() for feature in model.features],
+            "intercept": model.intercept,
+            "beta": model.beta,
+            "objective": model.objective,
+            "duality_gap": model.duality_gap,
+        }
+        return meta, {"inputs": model.inputs, "coef": model.coef}
+
+    def _model_from_state(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> Any:
+        from ..core.features import Feature
+
+        return _ConvexStepModel(
+            features=[Feature.from_description(d) for d in meta["features"]],
+            inputs=np.asarray(arrays["inputs"], dtype=np.int64).copy(),
+            coef=np.asarray(arrays["coef"], dtype=np.float64).copy(),
+            intercept=float(meta["intercept"]),
+            beta=float(meta["beta"]),
+            objective=float(meta["objective"]),
+            duality_gap=float(meta["duality_gap"]),
+        )
+
+    # ----------------------------------------------------- fitted results
+    @property
+    def regressors_(self) -> list | None:
+        """The fitted ConvexNetRegressor of every step model (``None`` after loading)."""
+        self._check_fitted()
+        regressors = [model.regressor for model in self.models_]
+        return None if any(r is None for r in regressors) else regressors
+
+    @property
+    def betas_(self) -> np.ndarray:
+        """β of every step model."""
+        self._check_fitted()
+        return np.array([model.beta for model in self.models_])
+
+    @property
+    def beta_(self) -> float:
+        """β of the first step model."""
+        return float(self.betas_[0])
+
+    @property
+    def objectives_(self) -> np.ndarray:
+        """Optimal training objective of every step model."""
+        self._check_fitted()
+        return np.array([model.objective for model in self.models_])
+
+    @property
+    def objective_(self) -> float:
+        """Sum of the step models' optimal objectives (the single model's for recursive)."""
+        return float(np.sum(self.objectives_))
+
+    @property
+    def duality_gaps_(self) -> np.ndarray:
+        """Duality gap of every step model."""
+        self._check_fitted()
+        return np.array([model.duality_gap for model in self.models_])
+
+    @property
+    def duality_gap_(self) -> float:
+        """Largest duality gap over the step models."""
+        return float(np.max(self.duality_gaps_))
+
+    @property
+    def n_neurons_(self) -> int:
+        """Number of selected features (chains) over all step models."""
+        self._check_fitted()
+        return int(sum(int(np.count_nonzero(model.coef)) for model in self.models_))
+
+    @property
+    def cv_results_(self) -> dict | None:
+        """The first step regressor's ``cv_results_`` (``beta="cv"`` and freshly fitted)."""
+        regressors = self.regressors_
+        if regressors is None:
+            return None
+        return getattr(regressors[0], "cv_results_", None)
+
+    def to_network(self, step: int = 1) -> Any:
+        """The optimal network of step model ``step`` (a :class:`ChainNetwork`).
+
+        Its inputs are the standardised lags ``(z_{t-j} - center_) / scale_`` in lag order
+        (column 0 is lag 1) and its output is the standardised transformed target.
+        """
+        self._check_fitted()
+        step = check_positive_int("step", step)
+        if step > len(self.models_):
+            raise ValueError(f"`step` must be <= {len(self.models_)} (the number of step "
+                             f"models). Got {step}.")
+        model = self.models_[step - 1]
+        if model.regressor is not None:
+            return model.regressor.to_network()
+        from ..core.network import network_from_lasso
+
+        return network_from_lasso(model.features, list(model.inputs), model.coef,
+                                  model.intercept, model.beta, self.depth)
+
+    def selected_features(self) -> pd.DataFrame:
+        """The selected features of every step model, per lag.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per selected feature with columns ``step`` (1-based step model),
+            ``lag`` (1..lags), ``kind``, ``direction``, ``kinks`` (tuple of kink locations
+            on the scale of the transformed series, e.g. log returns), ``kinks_standardized``
+            (on the scale the network sees), ``reflected`` (per kink, whether it is a
+            reflection of the data about itself), ``is_reflection`` and ``coef``.
+        """
+        self._check_fitted()
+        rows = []
+        for step, model in enumerate(self.models_, start=1):
+            for feature, column, weight in zip(model.features, model.inputs, model.coef,
+                                               strict=True):
+                kinks = tuple(float(k) for k in feature.kinks)
+                rows.append({
+                    "step": step,
+                    "lag": int(column) + 1,
+                    "kind": feature.kind,
+                    "direction": int(feature.direction),
+                    "kinks": tuple(k * self.scale_ + self.center_ for k in kinks),
+                    "kinks_standardized": kinks,
+                    "reflected": tuple(bool(r) for r in feature.reflected),
+                    "is_reflection": bool(feature.is_reflection),
+                    "coef": float(weight),
+                })
+        columns = ["step", "lag", "kind", "direction", "kinks", "kinks_standardized",
+                   "reflected", "is_reflection", "coef"]
+        frame = pd.DataFrame(rows, columns=columns)
+        return frame.sort_values(["step", "lag"], kind="stable").reset_index(drop=True)

@@ -1,0 +1,253 @@
+"""Prediction intervals for rolling-origin forecasts, calibrated without look-ahead.
+
+Both methods work on a tidy predictions frame (``origin, target, horizon, model, forecast,
+actual``) and only ever use residuals that were observable at each forecast's origin:
+
+- :func:`conformal_intervals` -- split-conformal: for the forecast made at origin ``o`` with
+  horizon ``h`` the calibration set is the absolute out-of-sample residuals ``|actual -
+  forecast|`` of the same model and horizon whose *targets* are at or before ``o``. The
+  half-width is the ``ceil((n + 1) * level)``-th smallest of those ``n`` residuals, which gives
+  coverage >= ``level`` under exchangeability (Vovk et al. 2005; Lei et al. 2018).
+- :func:`bootstrap_intervals` -- residual bootstrap: ``n_boot`` residuals are resampled with
+  replacement and added to the forecast; the interval is the central ``level`` percentile range.
+  The pool is either the same past out-of-sample residuals (``residuals="out_of_sample"``) or
+  the fold model's one-step in-sample residuals (``residuals="in_sample"``), whose ``h``-step
+  error is simulated as the sum of ``h`` independent draws (exact for a random walk, an
+  approximation for other models).
+
+Forecasts whose calibration set is too small for a finite interval, i.e. fewer than
+``ceil(level / (1 - level))`` residuals, get NaN bounds; the backtest reports how many rows have
+intervals next to the empirical coverage.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._validation import _short, check_option, check_positive_int
+
+__all__ = [
+    "add_intervals",
+    "bootstrap_intervals",
+    "check_interval_options",
+    "conformal_intervals",
+    "min_calibration_size",
+]
+
+_OPTIONS = {
+    "conformal": {"method", "level"},
+    "bootstrap": {"method", "level", "n_boot", "seed", "residuals"},
+}
+
+
+def _check_level(level: Any, name: str = "level") -> float:
+    try:
+        value = float(level)
+    except (TypeError, ValueError):
+        raise ValueError(f"`{name}` must be a number in (0, 1). Got {_short(level)}.") from None
+    if isinstance(level, bool) or not 0.0 < value < 1.0:
+        raise ValueError(f"`{name}` must be a number in (0, 1). Got {_short(level)}.")
+    return value
+
+
+def min_calibration_size(level: float) -> int:
+    """Fewest residuals for which a split-conformal ``level`` interval is finite."""
+    level = _check_level(level)
+    return max(1, math.ceil(level / (1.0 - level) - 1e-12))
+
+
+def check_interval_options(intervals: Any) -> dict[str, Any] | None:
+    """Validate the ``intervals`` argument of :func:`~convexforecast.forecasting.backtest.backtest`.
+
+    Returns a complete options dict (defaults filled in) or None.
+    """
+    if intervals is None:
+        return None
+    if not isinstance(intervals, Mapping):
+        raise TypeError(f"`intervals` must be a dict such as {{'method': 'conformal', "
+                        f"'level': 0.9}} or None. Got {type(intervals).__name__}.")
+    method = check_option("intervals['method']", intervals.get("method"), list(_OPTIONS))
+    unknown = set(intervals) - _OPTIONS[method]
+    if unknown:
+        raise ValueError(f"`intervals` has unknown keys {sorted(unknown)} for method "
+                         f"{method!r}; allowed {sorted(_OPTIONS[method])}. Got {dict(intervals)}.")
+    out: dict[str, Any] = {"method": method, "level": _check_level(intervals.get("level", 0.9),
+                                                             "intervals['level']")}
+    if method == "bootstrap":
+        out["n_boot"] = check_positive_int("intervals['n_boot']", intervals.get("n_boot", 1000))
+        seed = intervals.get("seed", 0)
+        out["seed"] = check_positive_int("intervals['seed']", seed, minimum=0)
+        out["residuals"] = check_option("intervals['residuals']",
+                                        intervals.get("residuals", "out_of_sample"),
+                                        ("out_of_sample", "in_sample"))
+    return out
+
+
+def _check_frame(predictions: Any) -> pd.DataFrame:
+    if not isinstance(predictions, pd.DataFrame):
+        raise TypeError(f"`predictions` must be a DataFrame. Got {type(predictions).__name__}.")
+    required = {"origin", "target", "horizon", "model", "forecast", "actual"}
+    missing = required - set(predictions.columns)
+    if missing:
+        raise ValueError(f"`predictions` must have columns {sorted(required)}. "
+                         f"Missing {sorted(missing)}.")
+    return predictions
+
+
+def _calibration_counts(group: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Order of the group's rows by target, and for each row how many targets are <= its origin."""
+    order = np.argsort(group["target"].to_numpy(), kind="stable")
+    targets = pd.Index(group["target"].to_numpy()[order])
+    counts = targets.searchsorted(pd.Index(group["origin"].to_numpy()), side="right")
+    return order, np.asarray(counts)
+
+
+def conformal_intervals(predictions: pd.DataFrame, *, level: float = 0.9) -> pd.DataFrame:
+    """Split-conformal intervals from past out-of-sample absolute residuals.
+
+    Parameters
+    ----------
+    predictions : pandas.DataFrame
+        Tidy backtest predictions (``origin, target, horizon, model, forecast, actual``).
+    level : float
+        Nominal coverage in (0, 1).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``lower`` and ``upper`` aligned with ``predictions.index`` (NaN where fewer
+        than :func:`min_calibration_size` residuals were observable at the origin).
+    """
+    frame = _check_frame(predictions)
+    level = _check_level(level)
+    lower = np.full(len(frame), np.nan)
+    upper = np.full(len(frame), np.nan)
+    for rows in frame.groupby(["model", "horizon"], sort=False).indices.values():
+        group = frame.iloc[rows]
+        order, counts = _calibration_counts(group)
+        residuals = np.abs(group["actual"].to_numpy(np.float64) - group["forecast"].to_numpy(
+            np.float64))[order]
+        forecast = group["forecast"].to_numpy(np.float64)
+        for n in np.unique(counts):
+            rank = math.ceil((n + 1) * level - 1e-12)
+            if n == 0 or rank > n:
+                continue
+            half = np.sort(residuals[:n])[rank - 1]
+            mask = counts == n
+            lower[rows[mask]] = forecast[mask] - half
+            upper[rows[mask]] = forecast[mask] + half
+    return pd.DataFrame({"lower": lower, "upper": upper}, index=frame.index)
+
+
+def _stable_seed(*parts: Any) -> list[int]:
+    return [zlib.crc32(repr(p).encode()) for p in parts]
+
+
+def bootstrap_intervals(
+    predictions: pd.DataFrame,
+    *,
+    level: float = 0.9,
+    n_boot: int = 1000,
+    seed: int = 0,
+    residuals: str = "out_of_sample",
+    in_sample_residuals: Mapping[tuple[str, int], np.ndarray | None] | None = None,
+) -> pd.DataFrame:
+    """Residual-bootstrap percentile intervals.
+
+    Parameters
+    ----------
+    predictions : pandas.DataFrame
+        Tidy backtest predictions; ``residuals="in_sample"`` also needs a ``fold`` column.
+    level : float
+        Nominal coverage in (0, 1).
+    n_boot : int
+        Bootstrap draws per forecast.
+    seed : int
+        Base seed. Each forecast's draws use a generator seeded from ``(seed, model, horizon,
+        origin)``, so results do not depend on row order or on parallel execution.
+    residuals : {"out_of_sample", "in_sample"}
+        Residual pool (see the module docstring).
+    in_sample_residuals : mapping, optional
+        ``(model, fold) -> one-step in-sample residuals`` of the model used for that fold
+        (required for ``residuals="in_sample"``; None entries give NaN bounds).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``lower`` and ``upper`` aligned with ``predictions.index``.
+    """
+    frame = _check_frame(predictions)
+    level = _check_level(level)
+    n_boot = check_positive_int("n_boot", n_boot)
+    seed = check_positive_int("seed", seed, minimum=0)
+    check_option("residuals", residuals, ("out_of_sample", "in_sample"))
+    if residuals == "in_sample" and in_sample_residuals is None:
+        raise ValueError("`in_sample_residuals` must be given for residuals='in_sample'. Got None.")
+    quantiles = [(1.0 - level) / 2.0, (1.0 + level) / 2.0]
+    minimum = min_calibration_size(level)
+    lower = np.full(len(frame), np.nan)
+    upper = np.full(len(frame), np.nan)
+    for (model, horizon), rows in frame.groupby(["model", "horizon"], sort=False).indices.items():
+        group = frame.iloc[rows]
+        forecast = group["forecast"].to_numpy(np.float64)
+        origins = group["origin"].to_numpy()
+        if residuals == "out_of_sample":
+            order, counts = _calibration_counts(group)
+            pool_all = (group["actual"].to_numpy(np.float64) - forecast)[order]
+            pools = [pool_all[:n] for n in counts]
+        else:
+            folds = group["fold"].to_numpy()
+            pools = [in_sample_residuals.get((model, int(f))) for f in folds]
+        for i, pool in enumerate(pools):
+            if pool is None:
+                continue
+            pool = np.asarray(pool, dtype=np.float64)
+            pool = pool[np.isfinite(pool)]
+            if pool.size < minimum:
+                continue
+            rng = np.random.default_rng(_stable_seed(seed, model, int(horizon), origins[i]))
+            steps = int(horizon) if residuals == "in_sample" else 1
+            draws = pool[rng.integers(0, pool.size, size=(n_boot, steps))].sum(axis=1)
+            lo, hi = np.quantile(forecast[i] + draws, quantiles)
+            lower[rows[i]], upper[rows[i]] = lo, hi
+    return pd.DataFrame({"lower": lower, "upper": upper}, index=frame.index)
+
+
+def add_intervals(
+    predictions: pd.DataFrame,
+    options: Mapping[str, Any],
+    *,
+    in_sample_residuals: Mapping[tuple[str, int], np.ndarray | None] | None = None,
+) -> pd.DataFrame:
+    """Return a copy of ``predictions`` with ``lower`` and ``upper`` columns.
+
+    Parameters
+    ----------
+    predictions : pandas.DataFrame
+        Tidy backtest predictions.
+    options : mapping
+        ``{"method": "conformal" | "bootstrap", "level": float, ...}`` as accepted by
+        :func:`check_interval_options`.
+    in_sample_residuals : mapping, optional
+        For the in-sample bootstrap, see :func:`bootstrap_intervals`.
+    """
+    opts = check_interval_options(options)
+    if opts is None:
+        raise ValueError("`options` must describe an interval method. Got None.")
+    if opts["method"] == "conformal":
+        bounds = conformal_intervals(predictions, level=opts["level"])
+    else:
+        bounds = bootstrap_intervals(
+            predictions, level=opts["level"], n_boot=opts["n_boot"], seed=opts["seed"],
+            residuals=opts["residuals"], in_sample_residuals=in_sample_residuals,
+        )
+    out = predictions.copy()
+    out["lower"] = bounds["lower"].to_numpy()
+    out["upper"] = bounds["upper"].to_numpy()
+    return out

@@ -1,0 +1,271 @@
+"""The non-convex baseline: the same additive AR network trained with Adam (PyTorch).
+
+:class:`AdamNetForecaster` shares everything with
+:class:`~convexforecast.forecasting.convex.ConvexARForecaster` except the optimiser: the
+same lag windows of the same transformed, standardised series, the same parallel-chain
+architecture and the same objective ``½‖f(X) - y‖² + (β/L) Σ|w|^L``, minimised by
+:func:`convexforecast.core.adam.train_adam` instead of being solved to certified optimality.
+With ``beta="cv"`` the β is the one :class:`convexforecast.ConvexNetRegressor` chooses by
+cross-validation on the same design, so both models minimise the *same* objective and
+``objective_`` can be compared with ``convex_objective_`` (the certified optimum, a lower
+bound for every Adam iterate).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .._validation import _short, check_nonnegative_float, check_option, check_positive_int
+from .convex import _check_beta
+from .windows import BaseLagForecaster
+
+__all__ = ["AdamNetForecaster"]
+
+
+@dataclass
+class _AdamStepModel:
+    network: Any  # convexforecast.core.network.ChainNetwork
+    beta: float
+    objective: float
+    convex_objective: float | None
+    objective_history: np.ndarray
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.network.predict(X)
+
+
+class AdamNetForecaster(BaseLagForecaster):
+    """Autoregressive additive chain network trained with full-batch Adam.
+
+    Parameters
+    ----------
+    lags : int
+        Number of lags of the transformed series.
+    depth : int
+        Layers ``L`` of every chain (2, 3 or 4).
+    activation : {"relu", "leaky_relu", "abs"}
+        Hidden activation (sign/threshold cannot be trained by gradient descent).
+    beta : float or "cv"
+        Regularisation strength on the standardised scale. ``"cv"`` uses the β that
+        ConvexNetRegressor selects by cross-validation (``cv`` folds, ``n_betas`` values,
+        ``solver``, ``tol``) on the same design, and records that convex fit's optimal
+        objective as ``convex_objective_``.
+    transform : {"log_return", "diff", "log", "none"}
+        Scale the model works on; forecasts are mapped back to levels.
+    strategy : {"recursive", "direct"}
+        One iterated one-step network, or one network per step.
+    horizon : int
+        Number of step models for ``strategy="direct"``.
+    epochs : int
+        Full-batch Adam steps.
+    lr : float
+        Adam learning rate.
+    seed : int
+        Seed of the random initialisation (the run is deterministic given the seed).
+    width : int or None
+        Chains per lag; ``None`` uses train_adam's default (``min(2 * n_samples, 100)``).
+    cv, n_betas, solver, tol
+        Passed to ConvexNetRegressor when ``beta="cv"``.
+
+    Attributes
+    ----------
+    objective_ : float
+        Final Adam objective (summed over step models); ``objectives_`` per step.
+    convex_objective_ : float or None
+        The convex optimum at the same β (``beta="cv"`` only), summed over step models.
+    objective_history_ : ndarray
+        Objective after each Adam epoch of the first step model.
+    beta_ : float
+        β of the first step model; ``betas_`` per step.
+
+    Raises
+    ------
+    ImportError
+        At ``fit`` if PyTorch is not installed (``pip install convexforecast[torch]``).
+    """
+
+    def __init__(
+        self,
+        lags: int = 10,
+        depth: int = 3,
+        activation: str = "relu",
+        beta: float | str = "cv",
+        transform: str = "log_return",
+        strategy: str = "recursive",
+        horizon: int = 1,
+        epochs: int = 2000,
+        lr: float = 5e-3,
+        seed: int = 0,
+        width: int | None = None,
+        cv: int = 5,
+        n_betas: int = 20,
+        solver: str = "auto",
+        tol: float = 1e-6,
+    ) -> None:
+        self.lags = lags
+        self.depth = depth
+        self.activation = activation
+        self.beta = beta
+        self.transform = transform
+        self.strategy = strategy
+        self.horizon = horizon
+        self.epochs = epochs
+        self.lr = lr
+        self.seed = seed
+        self.width = width
+        self.cv = cv
+        self.n_betas = n_betas
+        self.solver = solver
+        self.tol = tol
+
+    # ------------------------------------------------------------ params
+    def _check_params(self) -> None:
+        super()._check_params()
+        check_positive_int("depth", self.depth, minimum=2)
+        if self.depth > 4:
+            raise ValueError(f"`depth` must be one of [2, 3, 4]. Got {self.depth!r}.")
+        from ..core.adam import ADAM_ACTIVATIONS  # torch itself is imported only by fit
+
+        check_option("activation", self.activation, ADAM_ACTIVATIONS)
+        _check_beta(self.beta)
+        check_positive_int("epochs", self.epochs)
+        if check_nonnegative_float("lr", self.lr) <= 0:
+            raise ValueError(f"`lr` must be a number > 0. Got {_short(self.lr)}.")
+        check_positive_int("seed", self.seed, minimum=0)
+        if self.width is not None:
+            check_positive_int("width", self.width)
+        check_positive_int("cv", self.cv, minimum=2)
+        check_positive_int("n_betas", self.n_betas)
+        if check_nonnegative_float("tol", self.tol) <= 0:
+            raise ValueError(f"`tol` must be a number > 0. Got {_short(self.tol)}.")
+
+    _needs_variation = True
+
+    @property
+    def _min_rows(self) -> int:  # type: ignore[override]
+        return 2 * (self.cv + 1) if self.beta == "cv" else 2  # ConvexNetRegressor CV needs
+
+    # ------------------------------------------------------------- hooks
+    def _fit_model(self, X: np.ndarray, target: np.ndarray, step: int) -> _AdamStepModel:
+        from ..core.adam import train_adam
+
+        convex_objective = None
+        beta = self.beta
+        if beta == "cv":
+            from ..estimators import ConvexNetRegressor
+
+            regressor = ConvexNetRegressor(
+                depth=self.depth, activation=self.activation, beta="cv", solver=self.solver,
+                tol=self.tol, cv=self.cv, n_betas=self.n_betas,
+            ).fit(X, target)
+            beta = float(regressor.beta_)
+            convex_objective = float(regressor.objective_)
+        result = train_adam(
+            X, target, depth=self.depth, beta=float(beta), width=self.width,
+            activation=self.activation, epochs=self.epochs, lr=self.lr, seed=self.seed,
+        )
+        return _AdamStepModel(
+            network=result.network,
+            beta=float(beta),
+            objective=float(result.final_objective),
+            convex_objective=convex_objective,
+            objective_history=np.asarray(result.objective_history, dtype=np.float64),
+        )
+
+    def _predict_model(self, model: _AdamStepModel, X: np.ndarray) -> np.ndarray:
+        return model.predict(X)
+
+    def _model_state(self, model: _AdamStepModel) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        net = model.network
+        chains = net.chains
+        meta = {
+            "beta": model.beta,
+            "objective": model.objective,
+            "convex_objective": model.convex_objective,
+            "output_bias": float(net.output_bias),
+            "depth": int(net.depth),
+            "network_beta": float(net.beta),
+            "activations": [chain.activation for chain in chains],
+            "negative_slopes": [float(chain.negative_slope) for chain in chains],
+        }
+        n_hidden = int(net.depth) - 1
+        arrays = {
+            "inputs": np.array([chain.input_index for chain in chains], dtype=np.int64),
+            "weights": np.array([chain.weights for chain in chains],
+                                dtype=np.float64).reshape(len(chains), n_hidden),
+            "biases": np.array([chain.biases for chain in chains],
+                               dtype=np.float64).reshape(len(chains), n_hidden),
+            "output_weights": np.array([chain.output_weight for chain in chains],
+                                       dtype=np.float64),
+            "objective_history": model.objective_history,
+        }
+        return meta, arrays
+
+    def _model_from_state(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> Any:
+        from ..core.network import Chain, ChainNetwork
+
+        chains = [
+            Chain(int(j), activation, np.array(w, dtype=np.float64), np.array(b, dtype=np.float64),
+                  float(a), float(slope))
+            for j, activation, w, b, a, slope in zip(
+                arrays["inputs"], meta["activations"], arrays["weights"], arrays["biases"],
+                arrays["output_weights"], meta["negative_slopes"], strict=True)
+        ]
+        network = ChainNetwork(chains, float(meta["output_bias"]), int(meta["depth"]),
+                               float(meta["network_beta"]))
+        return _AdamStepModel(
+            network=network,
+            beta=float(meta["beta"]),
+            objective=float(meta["objective"]),
+            convex_objective=None if meta["convex_objective"] is None
+            else float(meta["convex_objective"]),
+            objective_history=np.asarray(arrays["objective_history"], dtype=np.float64).copy(),
+        )
+
+    # ----------------------------------------------------- fitted results
+    @property
+    def betas_(self) -> np.ndarray:
+        """β of every step model."""
+        self._check_fitted()
+        return np.array([model.beta for model in self.models_])
+
+    @property
+    def beta_(self) -> float:
+        """β of the first step model."""
+        return float(self.betas_[0])
+
+    @property
+    def objectives_(self) -> np.ndarray:
+        """Final Adam objective of every step model."""
+        self._check_fitted()
+        return np.array([model.objective for model in self.models_])
+
+    @property
+    def objective_(self) -> float:
+        """Sum of the final Adam objectives over step models."""
+        return float(np.sum(self.objectives_))
+
+    @property
+    def convex_objective_(self) -> float | None:
+        """Sum over step models of the convex optimum at the same β (``beta="cv"`` only)."""
+        self._check_fitted()
+        values = [model.convex_objective for model in self.models_]
+        return None if any(v is None for v in values) else float(np.sum(values))
+
+    @property
+    def objective_history_(self) -> np.ndarray:
+        """Objective history of the first step model's Adam run."""
+        self._check_fitted()
+        return self.models_[0].objective_history.copy()
+
+    def to_network(self, step: int = 1) -> Any:
+        """The trained :class:`ChainNetwork` of step model ``step`` (standardised scale)."""
+        self._check_fitted()
+        step = check_positive_int("step", step)
+        if step > len(self.models_):
+            raise ValueError(f"`step` must be <= {len(self.models_)} (the number of step "
+                             f"models). Got {step}.")
+        return self.models_[step - 1].network

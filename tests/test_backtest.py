@@ -1,0 +1,345 @@
+"""Rolling-origin backtests: fold plan, leakage, parallel/Dask equivalence, checkpoints."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from distributed import Client, LocalCluster
+from joblib import parallel_config
+
+from convexforecast.forecasting import metrics as M
+from convexforecast.forecasting.backtest import BacktestResult, backtest, plan_backtest
+from convexforecast.forecasting.baselines import (
+    DriftForecaster,
+    LinearARForecaster,
+    NaiveForecaster,
+)
+from convexforecast.forecasting.convex import ConvexARForecaster
+
+
+def _prices(n=120, seed=0, freq="D"):
+    rng = np.random.default_rng(seed)
+    values = 100 * np.exp(np.cumsum(rng.normal(0.0005, 0.01, n)))
+    return pd.Series(values, index=pd.date_range("2021-01-04", periods=n, freq=freq), name="px")
+
+
+# Fit counting / failure injection. Tasks run in this process when n_jobs=1.
+CALLS = {"fits": 0, "fail_at": None}
+
+
+class CountingNaive(NaiveForecaster):
+    """A random walk that counts fits and can fail at the k-th fit."""
+
+    def _fit(self, values):
+        CALLS["fits"] += 1
+        if CALLS["fail_at"] is not None and CALLS["fits"] >= CALLS["fail_at"]:
+            raise RuntimeError("simulated interruption")
+        super()._fit(values)
+
+
+@pytest.fixture(autouse=True)
+def _reset_calls():
+    CALLS.update(fits=0, fail_at=None)
+    yield
+    CALLS.update(fits=0, fail_at=None)
+
+
+# ------------------------------------------------------------------------- fold plan
+def test_plan_hand_computed():
+    y = pd.Series(np.arange(20.0))
+    plan = plan_backtest(y, initial_train_size=10, steps=3, fold_stride=2, refit=2,
+                         fixed_train_size=True, gap=1)
+    # origins 9, 11, ..., 17 (the last one with a target: 17 + 1 + 1 = 19)
+    assert plan["origin"].tolist() == [9, 11, 13, 15, 17]
+    assert plan["test_start"].tolist() == [11, 13, 15, 17, 19]
+    assert plan["test_end"].tolist() == [13, 15, 17, 19, 19]
+    assert plan["n_test"].tolist() == [3, 3, 3, 3, 1]
+    assert plan["block"].tolist() == [0, 0, 1, 1, 2]
+    assert plan["refit"].tolist() == [True, False, True, False, True]
+    # sliding windows of 10 observations ending at each refit origin
+    assert plan["train_start"].tolist() == [0, 0, 4, 4, 8]
+    assert plan["train_end"].tolist() == [9, 9, 13, 13, 17]
+
+
+def test_plan_date_initial_train_size_and_expanding():
+    y = _prices(40)
+    plan = plan_backtest(y, initial_train_size="2021-01-23", steps=5, refit=False)
+    assert plan["origin"].iloc[0] == pd.Timestamp("2021-01-23")
+    assert plan["n_train"].iloc[0] == 20  # 4 Jan .. 23 Jan
+    assert plan["origin"].tolist() == list(y.index[[19, 24, 29, 34]])
+    assert (plan["train_start"] == y.index[0]).all()
+    assert plan["refit"].tolist() == [True, False, False, False]
+
+
+def test_verbose_prints_plan(capsys):
+    y = _prices(30)
+    backtest(NaiveForecaster(), y, initial_train_size=25, show_progress=False, verbose=True)
+    out = capsys.readouterr().out
+    assert "5 folds" in out and "test_start" in out
+
+
+# ----------------------------------------------------------------------- predictions
+def test_naive_predictions_hand_checked_with_gap():
+    y = _prices(30)
+    res = backtest({"naive": NaiveForecaster()}, y, initial_train_size=20, steps=2,
+                   fold_stride=3, gap=1, show_progress=False)
+    pred = res.predictions
+    assert list(pred.columns) == ["origin", "target", "horizon", "model", "forecast", "actual",
+                                  "fold"]
+    pos_o = y.index.get_indexer(pred["origin"])
+    pos_t = y.index.get_indexer(pred["target"])
+    np.testing.assert_array_equal(pos_t - pos_o, pred["horizon"])
+    assert set(pred["horizon"]) == {2, 3}
+    np.testing.assert_array_equal(pred["forecast"], y.to_numpy()[pos_o])
+    np.testing.assert_array_equal(pred["actual"], y.to_numpy()[pos_t])
+    assert pred["origin"].iloc[0] == y.index[19]
+
+
+def test_refit_false_matches_manual_update_loop():
+    y = _prices(80)
+    res = backtest(LinearARForecaster(lags=3), y, initial_train_size=50, steps=3, refit=False,
+                   show_progress=False)
+    model = LinearARForecaster(lags=3).fit(y.iloc[:50])
+    expected = [model.predict(3)]
+    for origin in range(52, 78, 3):
+        model.update(y.iloc[origin - 2: origin + 1])
+        expected.append(model.predict(3))
+    expected = pd.concat(expected)
+    expected = expected[expected.index <= y.index[-1]]
+    np.testing.assert_array_equal(res.predictions["forecast"], expected.to_numpy())
+    np.testing.assert_array_equal(res.predictions["target"], expected.index)
+
+
+@pytest.mark.parametrize(("refit", "fits"), [(True, 10), (False, 1), (3, 4)])
+def test_number_of_fits_follows_refit(refit, fits):
+    y = _prices(40)
+    res = backtest(CountingNaive(), y, initial_train_size=30, refit=refit, show_progress=False)
+    assert CALLS["fits"] == fits
+    assert res.timings.loc["CountingNaive", "n_fits"] == fits
+    assert res.folds["refit"].sum() == fits
+
+
+def test_caller_forecaster_and_series_not_mutated():
+    y = _prices(60)
+    y_before = y.copy()
+    fresh = LinearARForecaster(lags=2)
+    fitted = LinearARForecaster(lags=2).fit(y.iloc[:30])
+    prediction_before = fitted.predict(2)
+    backtest({"fresh": fresh, "fitted": fitted}, y, initial_train_size=40, refit=2,
+             show_progress=False)
+    assert fresh.get_params() == LinearARForecaster(lags=2).get_params()
+    assert not hasattr(fresh, "cutoff_")
+    assert fitted.cutoff_ == y.index[29]
+    pd.testing.assert_series_equal(fitted.predict(2), prediction_before)
+    pd.testing.assert_series_equal(y, y_before)
+
+
+# ---------------------------------------------------------------------------- leakage
+@pytest.mark.parametrize("refit", [True, 4])
+@pytest.mark.parametrize("fixed", [False, True])
+def test_future_values_never_leak_into_a_forecast(refit, fixed):
+    y = _prices(90)
+    model = {"ar": LinearARForecaster(lags=4, transform="log_return"),
+             "drift": DriftForecaster()}
+    kwargs = dict(initial_train_size=50, steps=3, fold_stride=2, refit=refit,
+                  fixed_train_size=fixed, show_progress=False)
+    base = backtest(model, y, **kwargs).predictions
+    for origin_pos in (55, 63, 72):
+        changed = y.copy()
+        rng = np.random.default_rng(origin_pos)
+        changed.iloc[origin_pos + 1:] *= np.exp(rng.normal(0, 0.3, len(y) - origin_pos - 1))
+        other = backtest(model, changed, **kwargs).predictions
+        cut = y.index[origin_pos]
+        keep = base["origin"] <= cut
+        assert keep.sum() > 0
+        np.testing.assert_array_equal(base.loc[keep, "forecast"], other.loc[keep, "forecast"])
+        assert not np.array_equal(base.loc[~keep, "forecast"], other.loc[~keep, "forecast"])
+
+
+def test_convex_model_with_cv_beta_does_not_leak():
+    y = _prices(70, seed=2)
+    model = {"convex": ConvexARForecaster(lags=2, depth=2, beta="cv", cv=2, n_betas=3)}
+    kwargs = dict(initial_train_size=50, steps=2, fold_stride=3, refit=2, show_progress=False)
+    base = backtest(model, y, **kwargs).predictions
+    origin_pos = 55  # the origin of fold 2, which refits (and re-runs the beta CV)
+    changed = y.copy()
+    changed.iloc[origin_pos + 1:] *= np.exp(np.random.default_rng(1).normal(0, 0.2, 14))
+    other = backtest(model, changed, **kwargs).predictions
+    keep = base["origin"] <= y.index[origin_pos]
+    assert keep.sum() == 6
+    np.testing.assert_array_equal(base.loc[keep, "forecast"], other.loc[keep, "forecast"])
+    assert not np.array_equal(base.loc[~keep, "forecast"], other.loc[~keep, "forecast"])
+
+
+# ------------------------------------------------------------------------ parallelism
+def _parallel_setup():
+    y = _prices(100, seed=5)
+    models = {"naive": NaiveForecaster(), "ar": LinearARForecaster(lags=3),
+              "drift": DriftForecaster(transform="log"),
+              "convex": ConvexARForecaster(lags=2, depth=2, beta=0.1)}
+    kwargs = dict(initial_train_size=60, steps=2, fold_stride=1, refit=10,
+                  intervals={"method": "bootstrap", "level": 0.8, "n_boot": 100},
+                  show_progress=False)
+    return models, y, kwargs
+
+
+def _assert_same(a: BacktestResult, b: BacktestResult):
+    pd.testing.assert_frame_equal(a.predictions, b.predictions, check_exact=True)
+    pd.testing.assert_frame_equal(a.metrics, b.metrics, check_exact=True)
+    pd.testing.assert_frame_equal(a.folds, b.folds, check_exact=True)
+
+
+def test_n_jobs_1_and_2_identical():
+    models, y, kwargs = _parallel_setup()
+    _assert_same(backtest(models, y, n_jobs=1, **kwargs), backtest(models, y, n_jobs=2, **kwargs))
+
+
+def test_dask_local_cluster_matches_sequential():
+    models, y, kwargs = _parallel_setup()
+    sequential = backtest(models, y, n_jobs=1, **kwargs)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster, \
+            Client(cluster) as client, parallel_config(backend="dask"):
+        on_dask = backtest(models, y, n_jobs=-1, **kwargs)
+        assert len(client.scheduler_info()["workers"]) == 2
+    _assert_same(sequential, on_dask)
+
+
+# ------------------------------------------------------------------------ checkpoints
+def test_checkpoint_resume_after_interruption(tmp_path):
+    y = _prices(50)
+    kwargs = dict(initial_train_size=30, steps=2, fold_stride=2, refit=True,
+                  show_progress=False, checkpoint_dir=tmp_path / "ckpt")
+    reference = backtest({"rw": CountingNaive()}, y, **{**kwargs, "checkpoint_dir": None})
+    total = CALLS["fits"]
+    assert total == 10
+
+    CALLS.update(fits=0, fail_at=4)  # the 4th fit raises: 3 blocks done
+    with pytest.raises(RuntimeError, match="simulated interruption"):
+        backtest({"rw": CountingNaive()}, y, **kwargs)
+    assert len(list((tmp_path / "ckpt").glob("block-*.npz"))) == 3
+
+    CALLS.update(fits=0, fail_at=None)
+    resumed = backtest({"rw": CountingNaive()}, y, **kwargs)
+    assert CALLS["fits"] == total - 3  # nothing already done is recomputed
+    _assert_same(reference, resumed)
+
+    CALLS.update(fits=0)
+    again = backtest({"rw": CountingNaive()}, y, **kwargs)
+    assert CALLS["fits"] == 0
+    _assert_same(reference, again)
+
+
+def test_checkpoint_resume_parallel_and_with_intervals(tmp_path):
+    models, y, kwargs = _parallel_setup()
+    first = backtest(models, y, n_jobs=2, checkpoint_dir=tmp_path, **kwargs)
+    resumed = backtest(models, y, n_jobs=1, checkpoint_dir=tmp_path, **kwargs)
+    _assert_same(first, resumed)
+    pd.testing.assert_frame_equal(first.timings, resumed.timings)
+
+
+def test_checkpoint_config_mismatch_is_an_error(tmp_path):
+    y = _prices(40)
+    kwargs = dict(initial_train_size=30, show_progress=False, checkpoint_dir=tmp_path)
+    backtest({"ar": LinearARForecaster(lags=2)}, y, **kwargs)
+    with pytest.raises(ValueError, match=r"`checkpoint_dir` .* different .*\['models'\]"):
+        backtest({"ar": LinearARForecaster(lags=3)}, y, **kwargs)
+    with pytest.raises(ValueError, match=r"`checkpoint_dir` .*\['y'\]"):
+        backtest({"ar": LinearARForecaster(lags=2)}, y * 1.01, **kwargs)
+    with pytest.raises(ValueError, match=r"`checkpoint_dir` .*\['plan'\]"):
+        backtest({"ar": LinearARForecaster(lags=2)}, y, steps=2, **kwargs)
+
+
+# ----------------------------------------------------------------------------- metrics
+def test_metrics_table_matches_independent_computation():
+    y = _prices(70)
+    res = backtest({"naive": NaiveForecaster(), "ar": LinearARForecaster(lags=2)}, y,
+                   initial_train_size=40, steps=2, fold_stride=2, refit=True,
+                   show_progress=False)
+    assert list(res.metrics.index) == ["naive", "ar"]
+    for name in ("naive", "ar"):
+        rows = res.predictions[res.predictions["model"] == name]
+        row = res.metrics.loc[name]
+        assert row["n"] == len(rows)
+        assert row["mae"] == pytest.approx(M.mae(rows["actual"], rows["forecast"]))
+        assert row["rmse"] == pytest.approx(M.rmse(rows["actual"], rows["forecast"]))
+        # MASE: each fold scaled by the naive MAE of its expanding training window
+        scaled = []
+        for _, r in rows.iterrows():
+            window = y.loc[:r["origin"]].to_numpy()
+            scaled.append(abs(r["actual"] - r["forecast"]) / np.mean(np.abs(np.diff(window))))
+        assert row["mase"] == pytest.approx(np.mean(scaled))
+        last = y.loc[rows["origin"]].to_numpy()
+        assert row["directional_accuracy"] == pytest.approx(
+            M.directional_accuracy(rows["actual"], rows["forecast"], last))
+    by_h = res.metrics_by_horizon
+    assert list(by_h.index) == [("naive", 1), ("naive", 2), ("ar", 1), ("ar", 2)]
+    h2 = res.predictions.query("model == 'ar' and horizon == 2")
+    assert by_h.loc[("ar", 2), "mae"] == pytest.approx(M.mae(h2["actual"], h2["forecast"]))
+    assert set(res.fit_seconds.index) == {"naive", "ar"} and (res.fit_seconds >= 0).all()
+
+
+@pytest.mark.filterwarnings("ignore:Long-run variance:RuntimeWarning")
+def test_dm_tests_against_reference_model():
+    y = _prices(90)
+    res = backtest({"naive": NaiveForecaster(), "ar": LinearARForecaster(lags=2),
+                    "copy": NaiveForecaster()}, y, initial_train_size=50, steps=2,
+                   fold_stride=1, show_progress=False)
+    dm = res.dm_tests("naive")
+    assert list(dm.index) == [("ar", 1), ("ar", 2), ("copy", 1), ("copy", 2)]
+    rows = res.predictions.query("horizon == 2")
+    a = rows[rows["model"] == "ar"]
+    b = rows[rows["model"] == "naive"]
+    expected = M.diebold_mariano(a["actual"].to_numpy() - a["forecast"].to_numpy(),
+                                 b["actual"].to_numpy() - b["forecast"].to_numpy(), horizon=2)
+    assert dm.loc[("ar", 2), "statistic"] == pytest.approx(expected.statistic)
+    assert dm.loc[("ar", 2), "pvalue"] == pytest.approx(expected.pvalue)
+    assert np.isnan(dm.loc[("copy", 1), "statistic"])  # identical losses: no test
+    with pytest.raises(ValueError, match=r"`reference` must be one of .* Got 'arima'"):
+        res.dm_tests("arima")
+
+
+# -------------------------------------------------------------------------- bad input
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"steps": 0}, r"`steps` must be an integer >= 1. Got 0"),
+    ({"fold_stride": 0}, r"`fold_stride` must be an integer >= 1. Got 0"),
+    ({"refit": -1}, r"`refit` must be True, False or an integer >= 1. Got -1"),
+    ({"refit": "weekly"}, r"`refit` must be .* Got 'weekly'"),
+    ({"gap": -2}, r"`gap` must be an integer >= 0. Got -2"),
+    ({"initial_train_size": 40}, r"`initial_train_size` must leave at least one test .* Got 40"),
+    ({"initial_train_size": 0}, r"`initial_train_size` must be an integer >= 1. Got 0"),
+    ({"initial_train_size": 2.5}, r"`initial_train_size` must be an integer, or a date"),
+    ({"initial_train_size": 3}, r"`initial_train_size` must be at least 5 .* Got 3"),
+    ({"n_jobs": 0}, r"`n_jobs` must be a non-zero integer or None. Got 0"),
+    ({"intervals": {"method": "quantile"}}, r"`intervals\['method'\]` .* Got 'quantile'"),
+    ({"show_progress": "no"}, r"`show_progress` must be True or False. Got 'no'"),
+    ({"fixed_train_size": 1}, r"`fixed_train_size` must be True or False. Got 1"),
+])
+def test_bad_options_raise_value_error_naming_argument(kwargs, message):
+    y = _prices(40)
+    options = {"initial_train_size": 30, "show_progress": False, **kwargs}
+    with pytest.raises(ValueError, match=message):
+        backtest(LinearARForecaster(lags=2), y, **options)
+
+
+def test_bad_forecasters_and_series():
+    y = _prices(40)
+    with pytest.raises(TypeError, match=r"`forecasters\['x'\]` must be a forecaster"):
+        backtest({"x": object()}, y, initial_train_size=30)
+    with pytest.raises(ValueError, match="`forecasters` must not be empty"):
+        backtest({}, y, initial_train_size=30)
+    bad = y.copy()
+    bad.iloc[5] = np.nan
+    with pytest.raises(ValueError, match="`y` must contain only finite values"):
+        backtest(NaiveForecaster(), bad, initial_train_size=30)
+    with pytest.raises(ValueError, match="`y` index must be sorted"):
+        backtest(NaiveForecaster(), y.iloc[::-1], initial_train_size=30)
+
+
+def test_progress_bar_can_be_switched_off(capsys):
+    y = _prices(40)
+    backtest(NaiveForecaster(), y, initial_train_size=30, show_progress=True)
+    assert "backtest" in capsys.readouterr().err
+    backtest(NaiveForecaster(), y, initial_train_size=30, show_progress=False)
+    assert "backtest" not in capsys.readouterr().err

@@ -1,0 +1,149 @@
+"""Tests for convexforecast.report: CSVs, PNG plots and the self-contained HTML page."""
+
+from __future__ import annotations
+
+import base64
+import re
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from convexforecast.report import (
+    PREDICTION_COLUMNS,
+    ReportFiles,
+    write_backtest_report,
+    write_report,
+)
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def make_predictions(n_origins: int = 150, horizons: int = 2, seed: int = 0) -> pd.DataFrame:
+    """A hand-built tidy predictions frame (two models) independent of the backtest code."""
+    rng = np.random.default_rng(seed)
+    dates = pd.date_range("2022-01-03", periods=n_origins + horizons, freq="B")
+    actual = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, len(dates))))
+    rows = []
+    for fold in range(n_origins):
+        for h in range(1, horizons + 1):
+            for model, noise in (("naive", 0.0), ("convex", 0.5)):
+                forecast = actual[fold] + noise * rng.normal()
+                rows.append({"origin": dates[fold], "target": dates[fold + h], "horizon": h,
+                             "model": model, "forecast": forecast,
+                             "actual": actual[fold + h], "fold": fold})
+    return pd.DataFrame(rows)
+
+
+def make_metrics(predictions: pd.DataFrame) -> pd.DataFrame:
+    err = predictions["actual"] - predictions["forecast"]
+    table = pd.DataFrame({"mae": err.abs().groupby(predictions["model"], sort=False).mean(),
+                          "rmse": (err**2).groupby(predictions["model"], sort=False).mean()
+                          ** 0.5})
+    table.index.name = "model"
+    return table
+
+
+def equity_curve(dates: pd.DatetimeIndex, drift: float) -> pd.Series:
+    return pd.Series(np.cumprod(np.full(len(dates), 1.0 + drift)), index=dates)
+
+
+def embedded_pngs(text: str) -> list[bytes]:
+    return [base64.b64decode(m) for m in re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)",
+                                                      text)]
+
+
+def test_write_report_files_plots_and_html(tmp_path):
+    predictions = make_predictions()
+    original = predictions.copy()
+    metrics = make_metrics(predictions)
+    dates = pd.DatetimeIndex(predictions["target"].unique())
+    strategy = SimpleNamespace(
+        equity=equity_curve(dates, 0.001),
+        benchmark_equity=equity_curve(dates, 0.0005),
+        metrics=pd.DataFrame({"sharpe": [1.25, 0.5]}, index=["strategy", "buy_and_hold"]),
+    )
+    files = write_report(
+        tmp_path / "out", predictions, metrics,
+        strategies={"convex": strategy, "naive": equity_curve(dates, -0.0002)},
+        tables={"dm_tests": pd.DataFrame({"statistic": [-2.5]}, index=["convex"])},
+        title="Test <report>", notes=["data: synthetic"],
+    )
+    assert isinstance(files, ReportFiles)
+    pd.testing.assert_frame_equal(predictions, original)  # input untouched
+    expected_csv = {"predictions", "metrics", "dm_tests", "strategy_metrics"}
+    assert set(files.tables) == expected_csv
+    for path in files.tables.values():
+        assert path.is_file() and path.stat().st_size > 0
+    assert set(files.plots) == {"forecast_vs_actual", "error_by_horizon", "strategy_pnl"}
+    for path in files.plots.values():
+        assert path.read_bytes().startswith(PNG_SIGNATURE)
+
+    saved = pd.read_csv(files.tables["predictions"], parse_dates=["origin", "target"])
+    assert list(saved.columns) == list(PREDICTION_COLUMNS)
+    np.testing.assert_allclose(saved["forecast"], predictions["forecast"], rtol=1e-12)
+    saved_metrics = pd.read_csv(files.tables["metrics"], index_col="model")
+    np.testing.assert_allclose(saved_metrics["mae"], metrics["mae"], rtol=1e-12)
+    strategy_table = pd.read_csv(files.tables["strategy_metrics"], index_col=0)
+    assert list(strategy_table.index) == ["convex", "buy_and_hold"]
+    assert strategy_table.loc["convex", "sharpe"] == 1.25
+
+    text = files.html.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>")
+    assert "Test &lt;report&gt;" in text and "data: synthetic" in text
+    for path in files.plots.values():
+        assert path.name in text
+    images = embedded_pngs(text)
+    assert sorted(images) == sorted(p.read_bytes() for p in files.plots.values())
+    assert f"{metrics.loc['convex', 'mae']:.6g}" in text
+    assert "src=\"http" not in text and "<script" not in text  # self-contained
+
+
+def test_report_without_strategies_single_horizon(tmp_path):
+    predictions = make_predictions(n_origins=40, horizons=1)
+    files = write_report(tmp_path, predictions, make_metrics(predictions))
+    assert set(files.plots) == {"forecast_vs_actual", "error_by_horizon"}
+    assert not (tmp_path / "strategy_pnl.png").exists()
+    assert len(embedded_pngs(files.html.read_text())) == 2
+
+
+def test_report_input_errors(tmp_path):
+    predictions = make_predictions(n_origins=10, horizons=1)
+    metrics = make_metrics(predictions)
+    with pytest.raises(ValueError, match="`predictions` must have columns.*'fold'"):
+        write_report(tmp_path, predictions.drop(columns="fold"), metrics)
+    with pytest.raises(ValueError, match="must not be empty"):
+        write_report(tmp_path, predictions.iloc[:0], metrics)
+    with pytest.raises(TypeError, match="`predictions`"):
+        write_report(tmp_path, predictions.to_dict(), metrics)
+    with pytest.raises(TypeError, match="`metrics`"):
+        write_report(tmp_path, predictions, [1, 2])
+    with pytest.raises(ValueError, match="`tables` keys"):
+        write_report(tmp_path, predictions, metrics, tables={"../evil": metrics})
+    with pytest.raises(TypeError, match=r"`strategies\['x'\]`"):
+        write_report(tmp_path, predictions, metrics, strategies={"x": [1.0, 2.0]})
+    with pytest.raises(TypeError, match="`result`"):
+        write_backtest_report(object(), tmp_path)
+    assert not (tmp_path / "report.html").exists()
+
+
+def test_write_backtest_report_from_a_real_backtest(tmp_path):
+    from convexforecast.data import load_dataset
+    from convexforecast.forecasting.backtest import backtest
+    from convexforecast.forecasting.baselines import LinearARForecaster, NaiveForecaster
+    from convexforecast.forecasting.strategy import run_strategy
+
+    y = load_dataset("sp500").iloc[-260:]
+    result = backtest({"naive": NaiveForecaster(), "linear": LinearARForecaster(lags=3)}, y,
+                      initial_train_size=200, steps=2, refit=10, show_progress=False)
+    strategies = {m: run_strategy(result, y, model=m, horizon=1) for m in result.models}
+    files = write_backtest_report(result, tmp_path / "bt", strategies=strategies,
+                                  tables={"dm_tests": result.dm_tests("naive")})
+    assert {"metrics_by_horizon", "timings", "dm_tests", "strategy_metrics"} <= set(files.tables)
+    saved = pd.read_csv(files.tables["metrics"], index_col="model")
+    assert list(saved.index) == ["naive", "linear"]
+    np.testing.assert_allclose(saved["mae"], result.metrics["mae"], rtol=1e-12)
+    text = files.html.read_text()
+    assert len(embedded_pngs(text)) == 3
+    assert "strategy_pnl.png" in text
