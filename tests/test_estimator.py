@@ -1,0 +1,163 @@
+"""ConvexNetRegressor: the paper's worked examples, reconstruction, CV, sklearn API, bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.utils.estimator_checks import check_estimator
+
+from convexforecast import ConvexNetCV, ConvexNetRegressor
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def _toy(name):
+    frame = pd.read_csv(DATA / f"{name}.csv")
+    return frame[["x"]].to_numpy(), frame["y"].to_numpy()
+
+
+def _min_norm(name, depth, **kw):
+    X, y = _toy(name)
+    beta = 1e-7
+    model = ConvexNetRegressor(depth=depth, beta=beta, **kw).fit(X, y)
+    assert model.relative_gap_ <= 1e-6
+    return model, np.abs(model.coef_).sum()
+
+
+@pytest.mark.parametrize("name,norms", [("opt", (2, 1, 1)), ("zshape", (1.5, 0.75, 0.75)),
+                                        ("bounce", (4, 4, 4))])
+def test_paper_min_norm_values(name, norms):
+    for depth, expected in zip((2, 3, 4), norms, strict=True):
+        model, norm = _min_norm(name, depth)
+        assert norm == pytest.approx(expected, rel=1e-6)
+        assert model.objective_ == pytest.approx(1e-7 * expected, rel=1e-5)
+
+
+def test_opt_depth4_is_the_single_reflection_neuron():
+    model, _ = _min_norm("opt", 4)
+    assert model.n_neurons_ == 1
+    feat = model.features_[0]
+    assert feat.kind == "capped_ramp" and feat.kinks == (5.0, 8.0)
+    assert feat.reflected == (False, True) and feat.sources[1] == (0.0, 4.0)
+    assert model.coef_[0] == pytest.approx(1.0)
+    depth3, _ = _min_norm("opt", 3)
+    assert depth3.n_neurons_ == 2
+
+
+def test_opt_larger_beta_needs_more_than_one_neuron():
+    X, y = _toy("opt")
+    d3 = ConvexNetRegressor(depth=3, beta=0.01).fit(X, y)
+    d4 = ConvexNetRegressor(depth=4, beta=0.01).fit(X, y)
+    assert d4.objective_ == pytest.approx(d3.objective_, rel=1e-9)
+    assert d4.n_neurons_ > 1
+    single = ConvexNetRegressor(depth=4, beta=1e-7).fit(X, y).to_network()
+    single.beta = 0.01  # the β→0 neuron, scored at β = 0.01, is strictly worse
+    assert single.objective(X, y) > d4.objective_ * 1.001
+
+
+@pytest.mark.parametrize("n", [4, 6, 8])
+def test_square_wave_sign_depth_turns_n_minus_1_neurons_into_one(n):
+    X = np.arange(1, n + 1, dtype=float)[:, None]
+    y = (-1.0) ** np.arange(1, n + 1)
+    shallow = ConvexNetRegressor(depth=2, activation="sign", beta=1e-7).fit(X, y)
+    deep = ConvexNetRegressor(depth=3, activation="sign", beta=1e-7, max_switches=n - 1).fit(X, y)
+    assert np.abs(shallow.coef_).sum() == pytest.approx(n - 1, rel=1e-6)
+    assert np.abs(deep.coef_).sum() == pytest.approx(1, rel=1e-6)
+    assert deep.n_neurons_ == 1
+
+
+FAMILIES = [("relu", 2, {}), ("relu", 3, {}), ("relu", 4, {}), ("leaky_relu", 2, {}),
+            ("abs", 2, {}), ("abs", 3, {}), ("sign", 2, {}), ("threshold", 3, {})]
+
+
+@pytest.mark.parametrize("activation,depth,extra", FAMILIES)
+def test_reconstructed_network_equals_lasso(activation, depth, extra):
+    rng = np.random.default_rng(depth)
+    X = rng.uniform(-2, 2, (24, 2))
+    y = np.sin(2 * X[:, 0]) - X[:, 1] ** 2 + 0.1 * rng.standard_normal(24)
+    model = ConvexNetRegressor(depth=depth, activation=activation, beta=0.05, **extra).fit(X, y)
+    net = model.to_network()
+    assert net.n_neurons == model.n_neurons_
+    assert net.objective(X, y) == pytest.approx(model.objective_, rel=1e-8)
+    off = rng.uniform(-6, 6, (200, 2))
+    np.testing.assert_allclose(net.predict(off), model.predict(off), rtol=0, atol=1e-10)
+    np.testing.assert_allclose(net.predict(X), model.predict(X), rtol=0, atol=1e-10)
+
+
+def test_torch_export_matches_network():
+    import torch  # the CI installs the torch extra
+    X, y = _toy("opt")
+    model = ConvexNetRegressor(depth=4, beta=0.01).fit(X, y)
+    module = model.to_network().to_torch()
+    grid = np.linspace(-3, 15, 50)[:, None]
+    with torch.no_grad():
+        out = module(torch.as_tensor(grid)).numpy()
+    np.testing.assert_allclose(out, model.predict(grid), atol=1e-12)
+
+
+def test_cv_selects_from_grid_and_one_se_is_sparser():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, (120, 2))
+    y = np.sin(3 * X[:, 0]) + 0.3 * rng.standard_normal(120)
+    best = ConvexNetRegressor(depth=3, beta="cv", cv=4, n_betas=10).fit(X, y)
+    res = best.cv_results_
+    assert best.beta_ in res["betas"]
+    assert res["fold_mse"].shape == (4, 10)
+    assert best.beta_ == res["betas"][np.argmin(res["mean_mse"])]
+    one_se = ConvexNetRegressor(depth=3, beta="cv", cv=4, n_betas=10,
+                                one_standard_error=True).fit(X, y)
+    assert one_se.beta_ >= best.beta_
+    cv_model = ConvexNetCV(depth=3, cv=4, n_betas=10).fit(X, y)
+    assert cv_model.beta_ == best.beta_ and cv_model.objective_ == best.objective_
+
+
+def test_cv_uses_only_the_training_rows_given():
+    rng = np.random.default_rng(1)
+    X = rng.uniform(-1, 1, (80, 1))
+    y = X[:, 0] ** 2 + 0.1 * rng.standard_normal(80)
+    a = ConvexNetRegressor(depth=2, beta="cv", cv=3, n_betas=6).fit(X[:60], y[:60])
+    y2 = y.copy()
+    y2[60:] += 100.0
+    b = ConvexNetRegressor(depth=2, beta="cv", cv=3, n_betas=6).fit(X[:60], y2[:60])
+    assert a.beta_ == b.beta_
+
+
+def test_selected_features_table():
+    X, y = _toy("opt")
+    table = ConvexNetRegressor(depth=4, beta=1e-7).fit(X, y).selected_features()
+    assert list(table.columns[:4]) == ["input", "kind", "direction", "kinks"]
+    assert bool(table.loc[0, "is_reflection"]) is True
+
+
+def test_sklearn_estimator_checks():
+    check_estimator(ConvexNetRegressor(beta=0.1))
+
+
+@pytest.mark.parametrize("kwargs,X,y,match", [
+    ({}, [[0.0], [np.nan], [2.0]], [0, 1, 2], "X"),
+    ({}, [[0.0], [np.inf], [2.0]], [0, 1, 2], "X"),
+    ({}, [[0.0], [1.0], [2.0]], [0, np.nan, 2], "y"),
+    ({}, [[0.0], [1.0], [2.0]], [0, 1], "samples"),
+    ({}, [[1.0], [1.0], [1.0]], [0, 1, 2], "`X` must have at least 2 distinct"),
+    ({"beta": -1.0}, [[0.0], [1.0], [2.0]], [0, 1, 2], "`beta`"),
+    ({"activation": "tanh"}, [[0.0], [1.0], [2.0]], [0, 1, 2], "`activation`.*tanh"),
+    ({"activation": "leaky_relu", "depth": 3}, [[0.0], [1.0], [2.0]], [0, 1, 2], "`depth`.*3"),
+    ({"depth": 5}, [[0.0], [1.0], [2.0]], [0, 1, 2], "`depth`.*5"),
+    ({"solver": "magic"}, [[0.0], [1.0], [2.0]], [0, 1, 2], "`solver`.*magic"),
+])
+def test_bad_input_raises_named_value_error(kwargs, X, y, match):
+    with pytest.raises(ValueError, match=match):
+        ConvexNetRegressor(**kwargs).fit(np.array(X), np.array(y, dtype=float))
+
+
+def test_inputs_are_not_mutated():
+    rng = np.random.default_rng(3)
+    X = rng.uniform(-1, 1, (30, 2))
+    y = rng.standard_normal(30)
+    X0, y0 = X.copy(), y.copy()
+    ConvexNetRegressor(depth=4, beta=0.1).fit(X, y).predict(X)
+    np.testing.assert_array_equal(X, X0)
+    np.testing.assert_array_equal(y, y0)

@@ -1,0 +1,140 @@
+"""The fast exact solver against the cvxpy + Clarabel reference, and its building blocks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from convexforecast.core.decomposition import decompose, secant_slopes
+from convexforecast.core.dictionaries import build_dictionary
+from convexforecast.core.fit import fit_convex_network, make_dictionaries
+from convexforecast.core.implicit import FormulaDictionary, PairDictionary
+from convexforecast.core.working_set import beta_max, solve_working_set
+
+
+def _problem(seed: int, n: int, d: int = 1, ties: bool = False, scale: float = 1.0):
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-1, 1, (n, d))
+    if ties:
+        X = np.round(X * 4) / 4
+    y = np.sin(3 * X[:, 0]) + 0.5 * np.abs(X[:, -1]) + 0.1 * rng.standard_normal(n)
+    return X * scale + (scale if scale > 1 else 0.0), y * scale
+
+
+def _both(X, y, ratio, **family):
+    dicts = make_dictionaries(X, family["depth"], family.get("activation", "relu"), 0.01,
+                              family.get("max_switches"))
+    beta = ratio * beta_max(dicts, y)
+    fast, _ = fit_convex_network(X, y, beta=beta, solver="fast", **family)
+    ref, _ = fit_convex_network(X, y, beta=beta, solver="cvxpy", **family)
+    return fast, ref
+
+
+@pytest.mark.parametrize("depth", [2, 3, 4])
+@pytest.mark.parametrize("ratio", [0.5, 0.05, 2e-3])
+@pytest.mark.parametrize("d", [1, 2])
+def test_fast_relu_matches_cvxpy(depth, ratio, d):
+    X, y = _problem(depth * 10 + d, 30 if depth < 4 else 14, d)
+    fast, ref = _both(X, y, ratio, depth=depth, activation="relu")
+    assert fast.solver == "fast"
+    assert fast.relative_gap <= 1e-6
+    assert abs(fast.primal - ref.primal) <= 1e-6 * ref.primal
+    # the certificate brackets the reference optimum
+    assert fast.dual <= ref.primal * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("activation,depth,extra", [
+    ("leaky_relu", 2, {}), ("abs", 2, {}), ("sign", 2, {}), ("threshold", 2, {}),
+    ("abs", 3, {}), ("sign", 3, {"max_switches": 2}), ("threshold", 4, {"max_switches": 3}),
+])
+def test_fast_other_activations_match_cvxpy(activation, depth, extra):
+    X, y = _problem(7, 16, 2)
+    fast, ref = _both(X, y, 0.05, depth=depth, activation=activation, **extra)
+    assert fast.relative_gap <= 1e-6
+    assert abs(fast.primal - ref.primal) <= 1e-6 * ref.primal
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), n=st.integers(5, 25), depth=st.sampled_from([2, 3, 4]),
+       ties=st.booleans(), scale=st.sampled_from([1.0, 1e5]),
+       ratio=st.sampled_from([0.3, 0.03, 3e-3]))
+def test_property_fast_equals_reference(seed, n, depth, ties, scale, ratio):
+    X, y = _problem(seed, n, 1, ties=ties, scale=scale)
+    if np.unique(X[:, 0]).size < 2:
+        X[0, 0] += 1.0
+    fast, ref = _both(X, y, ratio, depth=depth, activation="relu")
+    assert fast.relative_gap <= 1e-6
+    assert abs(fast.primal - ref.primal) <= 1e-6 * max(ref.primal, fast.primal)
+
+
+@pytest.mark.parametrize("depth", [2, 3])
+def test_implicit_pricing_equals_materialised(depth):
+    X, y = _problem(3, 25, 1, ties=True)
+    r = y - y.mean()
+    implicit = PairDictionary(X[:, 0], depth)
+    explicit = build_dictionary(X[:, 0], depth=depth).matrix
+    max_abs, keys, vals = implicit.price(r, 5)
+    assert max_abs == pytest.approx(np.abs(explicit.T @ r).max(), rel=1e-12)
+    assert implicit.n_columns == explicit.shape[1]
+    cols = implicit.columns(keys)
+    np.testing.assert_allclose(cols.T @ r, vals, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("activation", ["leaky_relu", "abs", "sign", "threshold"])
+def test_formula_pricing_equals_materialised(activation):
+    X, y = _problem(5, 20, 1)
+    r = y - y.mean()
+    implicit = FormulaDictionary(X[:, 0], activation, 0.01)
+    explicit = build_dictionary(X[:, 0], depth=2, activation=activation).matrix
+    assert implicit.price(r, 1)[0] == pytest.approx(np.abs(explicit.T @ r).max(), rel=1e-12)
+
+
+def _pen3(slopes):
+    return (abs(slopes[0]) + np.abs(np.diff(slopes)).sum() + abs(slopes[-1])) / 2
+
+
+def _pen2(slopes):
+    t = np.abs(np.diff(slopes)).sum()
+    return max(t, (t + abs(slopes[0] + slopes[-1])) / 2)
+
+
+@pytest.mark.parametrize("depth", [2, 3, 4])
+@pytest.mark.parametrize("seed", range(5))
+def test_decomposition_attains_closed_form_cost(depth, seed):
+    rng = np.random.default_rng(seed)
+    u = np.sort(rng.uniform(-3, 3, 12))
+    slopes = rng.standard_normal(11) * (rng.uniform(size=11) < 0.6)
+    feats, coef = decompose(u, slopes, depth)
+    np.testing.assert_allclose(secant_slopes(feats, coef, u), slopes, atol=1e-12)
+    expected = _pen2(slopes) if depth == 2 else _pen3(slopes)
+    assert np.abs(coef).sum() == pytest.approx(expected, rel=1e-12, abs=1e-12)
+
+
+def test_warm_start_path_matches_cold_start():
+    X, y = _problem(11, 40, 2)
+    dicts = make_dictionaries(X, 3, "relu", 0.01, None)
+    bmax = beta_max(dicts, y)
+    warm = solve_working_set(dicts, y, 0.1 * bmax)
+    warm = solve_working_set(dicts, y, 0.01 * bmax, warm_start=warm)
+    cold = solve_working_set(dicts, y, 0.01 * bmax)
+    assert warm.relative_gap <= 1e-6 and cold.relative_gap <= 1e-6
+    assert warm.primal == pytest.approx(cold.primal, rel=1e-6)
+
+
+def test_fast_solver_is_bitwise_deterministic():
+    X, y = _problem(2, 60, 3)
+    a, _ = fit_convex_network(X, y, beta=0.05, depth=3, activation="relu")
+    b, _ = fit_convex_network(X, y, beta=0.05, depth=3, activation="relu")
+    assert a.primal == b.primal and a.intercept == b.intercept
+    np.testing.assert_array_equal(a.coef, b.coef)
+    assert a.features == b.features
+
+
+def test_beta_above_beta_max_gives_empty_network():
+    X, y = _problem(4, 30, 2)
+    dicts = make_dictionaries(X, 3, "relu", 0.01, None)
+    fit, _ = fit_convex_network(X, y, beta=1.01 * beta_max(dicts, y), depth=3, activation="relu")
+    assert fit.coef.size == 0
+    assert fit.primal == pytest.approx(0.5 * np.sum((y - y.mean()) ** 2))
