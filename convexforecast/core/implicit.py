@@ -110,9 +110,15 @@ class PairDictionary(LagDictionary):
             top = _top_k(vals, k)
             return float(np.abs(vals).max()), self._keys[top], vals[top]
         max_abs = float(c.max() - c.min())
+        # candidate ends: the strongest local maxima and minima of c, so that the k pairs
+        # are spread over distinct bumps of the residual instead of near-duplicates
         m = min(n, int(np.ceil(np.sqrt(2.0 * k))) + 2)
-        order = np.argsort(c, kind="stable")
-        high, low = order[-m:], order[:m]
+        padded = np.concatenate([[-np.inf], c, [-np.inf]])
+        peaks = np.flatnonzero((c >= padded[:-2]) & (c >= padded[2:]))
+        padded = np.concatenate([[np.inf], c, [np.inf]])
+        troughs = np.flatnonzero((c <= padded[:-2]) & (c <= padded[2:]))
+        high = peaks[np.argsort(-c[peaks], kind="stable")[:m]]
+        low = troughs[np.argsort(c[troughs], kind="stable")[:m]]
         i, j = np.meshgrid(high, low, indexing="ij")
         i, j = i.ravel(), j.ravel()
         keep = i != j

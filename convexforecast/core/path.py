@@ -14,7 +14,12 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.model_selection import TimeSeriesSplit
 
-from convexforecast.core.fit import ConvexFit, fit_convex_network, make_dictionaries
+from convexforecast.core.fit import (
+    ConvexFit,
+    fit_convex_network,
+    make_dictionaries,
+    single_threaded_blas,
+)
 from convexforecast.core.working_set import beta_max
 
 
@@ -23,6 +28,7 @@ def beta_grid(beta_maximum: float, n_betas: int, min_ratio: float) -> np.ndarray
     return beta_maximum * np.geomspace(1.0, min_ratio, n_betas)
 
 
+@single_threaded_blas
 def lasso_path(X: np.ndarray, y: np.ndarray, betas: np.ndarray, **options) -> list[ConvexFit]:
     """Certified solutions along a decreasing β grid, each warm-started from the last."""
     dictionaries = make_dictionaries(X, options["depth"], options["activation"],
@@ -65,6 +71,7 @@ class CVResult:
                 "std_error": self.std_error, "best_beta": self.best_beta}
 
 
+@single_threaded_blas
 def cross_validate_beta(X: np.ndarray, y: np.ndarray, *, n_folds: int = 5, n_betas: int = 20,
                         min_ratio: float = 1e-3, one_standard_error: bool = False,
                         **options) -> CVResult:
