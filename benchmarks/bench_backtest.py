@@ -64,10 +64,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def time_skforecast(y: pd.Series, n_train: int, args: argparse.Namespace) -> tuple[float, float]:
     """Wall time and MAE (price level) of the skforecast LassoCV backtest."""
-    from sklearn.linear_model import LassoCV
-    from sklearn.model_selection import TimeSeriesSplit
     from skforecast.model_selection import TimeSeriesFold, backtesting_forecaster
     from skforecast.recursive import ForecasterRecursive
+    from sklearn.linear_model import LassoCV
+    from sklearn.model_selection import TimeSeriesSplit
 
     log_y = np.log(y).rename("log_price")
     log_y.index.freq = "D"

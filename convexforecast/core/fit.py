@@ -42,7 +42,7 @@ from convexforecast.core.implicit import (
     MatrixDictionary,
     PairDictionary,
 )
-from convexforecast.core.lasso import dual_objective
+from convexforecast.core.lasso import CertifiedMixin, dual_objective
 from convexforecast.core.reference import TINY_BETA, solve_cvxpy
 from convexforecast.core.working_set import (
     WorkingSetSolution,
@@ -57,7 +57,7 @@ NEAR_INTERPOLATION = 1e-4  # β/β_max below which small problems go to the refe
 
 
 @dataclass
-class ConvexFit:
+class ConvexFit(CertifiedMixin):
     """A certified solution of the additive network Lasso.
 
     Attributes
@@ -86,14 +86,6 @@ class ConvexFit:
     dual: float
     n_iter: int
     solver: str
-
-    @property
-    def duality_gap(self) -> float:
-        return max(self.primal - self.dual, 0.0)
-
-    @property
-    def relative_gap(self) -> float:
-        return self.duality_gap / self.primal if self.primal > 0 else 0.0
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Evaluate the fitted function at new inputs ``X`` of shape (m, d)."""
@@ -124,11 +116,16 @@ def make_dictionaries(X: np.ndarray, depth: int, activation: str, negative_slope
 
 def _merge(features: list[Feature], inputs: np.ndarray, coef: np.ndarray,
            ) -> tuple[list[Feature], np.ndarray, np.ndarray]:
-    """Sum coefficients of identical (input, feature) pairs and drop zeros (order kept)."""
+    """Sum coefficients of identical (input, feature) pairs and drop zeros (order kept).
+
+    Coefficients below ``1e-12`` times the largest are round-off of the decomposition or
+    the reference solver and are dropped too (the objective is recomputed afterwards).
+    """
     merged: dict[tuple[int, Feature], float] = {}
     for feat, j, c in zip(features, inputs, coef, strict=True):
         merged[(int(j), feat)] = merged.get((int(j), feat), 0.0) + float(c)
-    keep = [(k, c) for k, c in merged.items() if c != 0.0]
+    floor = 1e-12 * max((abs(c) for c in merged.values()), default=0.0)
+    keep = [(k, c) for k, c in merged.items() if abs(c) > floor]
     return ([k[1] for k, _ in keep], np.array([k[0] for k, _ in keep], dtype=np.int64),
             np.array([c for _, c in keep], dtype=np.float64))
 

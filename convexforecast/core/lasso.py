@@ -17,8 +17,25 @@ from dataclasses import dataclass
 import numpy as np
 
 
+class CertifiedMixin:
+    """``duality_gap`` and ``relative_gap`` from a ``primal`` value and a ``dual`` bound."""
+
+    primal: float
+    dual: float
+
+    @property
+    def duality_gap(self) -> float:
+        """Absolute duality gap ``P − D`` (clipped at 0 for round-off)."""
+        return max(self.primal - self.dual, 0.0)
+
+    @property
+    def relative_gap(self) -> float:
+        """``(P − D) / P``; the optimality certificate used for stopping."""
+        return self.duality_gap / self.primal if self.primal > 0 else 0.0
+
+
 @dataclass
-class LassoResult:
+class LassoResult(CertifiedMixin):
     """Solution of one Lasso problem with its optimality certificate.
 
     Attributes
@@ -46,16 +63,6 @@ class LassoResult:
     dual: float
     n_iter: int
     solver: str
-
-    @property
-    def duality_gap(self) -> float:
-        """Absolute duality gap ``P − D`` (clipped at 0 for round-off)."""
-        return max(self.primal - self.dual, 0.0)
-
-    @property
-    def relative_gap(self) -> float:
-        """``(P − D) / P``; the optimality certificate used for stopping."""
-        return self.duality_gap / self.primal if self.primal > 0 else 0.0
 
 
 def dual_objective(y_centred: np.ndarray, residual: np.ndarray, max_abs_corr: float,

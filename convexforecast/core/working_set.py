@@ -20,11 +20,11 @@ import scipy.linalg
 from sklearn.exceptions import ConvergenceWarning
 
 from convexforecast.core.implicit import LagDictionary
-from convexforecast.core.lasso import dual_objective
+from convexforecast.core.lasso import CertifiedMixin, dual_objective
 
 
 @dataclass
-class WorkingSetSolution:
+class WorkingSetSolution(CertifiedMixin):
     """Solution over implicit dictionaries: ``coef[i]`` multiplies column ``keys[i]`` of input ``inputs[i]``."""
 
     inputs: np.ndarray
@@ -36,11 +36,6 @@ class WorkingSetSolution:
     max_correlation: float
     n_iter: int
     converged: bool = True
-
-    @property
-    def relative_gap(self) -> float:
-        gap = max(self.primal - self.dual, 0.0)
-        return gap / self.primal if self.primal > 0 else 0.0
 
 
 def _lasso_value(points: np.ndarray, G: np.ndarray, q: np.ndarray, beta: float) -> np.ndarray:
