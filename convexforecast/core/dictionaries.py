@@ -330,7 +330,7 @@ def _table_from_features(features: list[Feature]) -> tuple[_Table, np.ndarray, n
 
 
 def feature_matrix(features: list[Feature], x: np.ndarray) -> np.ndarray:
-    """Evaluate many features at once (vectorised :func:`features.evaluate_features`).
+    """Evaluate many features at once (vectorised :meth:`Feature.__call__`).
 
     Parameters
     ----------

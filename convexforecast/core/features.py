@@ -163,11 +163,3 @@ class Feature:
             sources=tuple(None if s is None else (s[0], s[1]) for s in d["sources"]),
         )
 
-
-def evaluate_features(features: list[Feature], x: np.ndarray) -> np.ndarray:
-    """Evaluate features at points ``x`` (1-D); returns an array of shape (len(x), len(features))."""
-    x = np.asarray(x, dtype=np.float64)
-    out = np.empty((x.shape[0], len(features)))
-    for j, feat in enumerate(features):
-        out[:, j] = feat(x)
-    return out
