@@ -44,10 +44,11 @@ import sys
 import time
 import tracemalloc
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import median
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -76,7 +77,12 @@ def machine_info() -> dict[str, str]:
     except OSError:
         pass
     date = subprocess.run(["date", "-u"], capture_output=True, text=True, check=False).stdout.strip()
+    git = subprocess.run(["git", "-C", str(REPO_ROOT), "log", "-1", "--format=%h %cd", "--date=iso"],
+                         capture_output=True, text=True, check=False).stdout.strip()
+    dirty = subprocess.run(["git", "-C", str(REPO_ROOT), "status", "--porcelain", "convexforecast"],
+                           capture_output=True, text=True, check=False).stdout.strip()
     return {
+        "git": git + (" + uncommitted changes in convexforecast/" if dirty else ""),
         "date": date,
         "nproc": str(os.cpu_count()),
         "cpu": cpu,
@@ -220,6 +226,7 @@ def bench_solver_table(ns: list[int], depths: list[int], repeats: int, args) -> 
     from convexforecast.core.working_set import beta_max
 
     rows = []
+    timed_out: dict[tuple[int, str], int] = {}  # (depth, method) -> smallest N that timed out
     for depth in depths:
         for n in ns:
             x, y = synthetic(n)
@@ -228,8 +235,8 @@ def bench_solver_table(ns: list[int], depths: list[int], repeats: int, args) -> 
             row = SolverRow(n=n, depth=depth, beta=args.beta_ratio * bmax)
             print(f"[table] N={n} depth={depth} beta={row.beta:.4g}", flush=True)
 
-            def fast():
-                return fit_convex_network(X, y, depth=depth, activation="relu", beta=row.beta,
+            def fast(X=X, y=y, depth=depth, beta=row.beta):
+                return fit_convex_network(X, y, depth=depth, activation="relu", beta=beta,
                                           solver="fast")[0]
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
@@ -268,18 +275,26 @@ def bench_solver_table(ns: list[int], depths: list[int], repeats: int, args) -> 
                 row.cvxpy = run_with_timeout(_cvxpy_job(A, y, row.beta, repeats, args.slow_budget),
                                              args.cvxpy_timeout)
             for key, tol in (("sk_default", 1e-4), ("sk_tight", 1e-8)):
+                earlier = timed_out.get((depth, key), timed_out.get((depth, "sk_default")))
                 if entries > args.sklearn_max_entries:
                     res = {"status": "skipped", "reason": f"n·p = {entries:.1e} > "
                                                           f"{args.sklearn_max_entries:.0e}"}
+                elif earlier is not None:
+                    same = (depth, key) in timed_out
+                    res = {"status": "skipped",
+                           "reason": f"not run: sklearn {'with this tol' if same else 'with tol 1e-4'} already "
+                                     f"exceeded the {args.sklearn_timeout:.0f} s limit at depth {depth}, "
+                                     f"N={earlier}" + ("" if same else " (a tighter tol only takes longer)")}
                 else:
                     res = run_with_timeout(_sklearn_job(A, y, row.beta, tol, repeats, args.slow_budget),
                                            args.sklearn_timeout)
+                    if res["status"] == "timeout":
+                        timed_out.setdefault((depth, key), n)
                 setattr(row, key, res)
             del A
             rows.append(row)
-            print("    fast %.3fs  cvxpy %s  sk %s / %s" % (
-                median(row.fast["times"]), _fmt_time(row.cvxpy), _fmt_time(row.sk_default),
-                _fmt_time(row.sk_tight)), flush=True)
+            print(f"    fast {median(row.fast['times']):.3f}s  cvxpy {_fmt_time(row.cvxpy)}  "
+                  f"sk {_fmt_time(row.sk_default)} / {_fmt_time(row.sk_tight)}", flush=True)
     return rows
 
 
@@ -299,22 +314,24 @@ def bench_scale(btc: Path, ratios: list[float], repeats: int) -> dict[str, Any]:
         beta = ratio * bmax
         print(f"[scale] N={X.shape[0]} T={X.shape[1]} beta={ratio:g}·beta_max", flush=True)
 
-        def fit():
+        def fit(beta=beta):
             return fit_convex_network(X, y, depth=3, activation="relu", beta=beta, solver="fast")[0]
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             times, res = repeat_timed(fit, repeats, 60.0)
-            tracemalloc.start()
-            fit()
-            _, peak = tracemalloc.get_traced_memory()
-            tracemalloc.stop()
+            peak = None
+            if median(times) < 20.0:  # an extra traced run; too costly for slow cases
+                tracemalloc.start()
+                fit()
+                _, peak = tracemalloc.get_traced_memory()
+                tracemalloc.stop()
         regap = certify(res, X, y, dicts)
         out["runs"].append({
             "ratio": ratio, "beta": beta, "times": times, "primal": res.primal,
             "rel_gap": res.relative_gap,
             "rel_gap_recertified": max(res.primal - regap, 0.0) / res.primal,
             "route": res.solver, "n_iter": res.n_iter, "n_coef": len(res.coef),
-            "tracemalloc_peak_mb": peak / 2 ** 20,
+            "tracemalloc_peak_mb": None if peak is None else peak / 2 ** 20,
             "warnings": sorted({str(w.message)[:160] for w in caught}),
         })
         print(f"    {median(times):.2f}s gap {res.relative_gap:.2e}", flush=True)
@@ -332,6 +349,8 @@ def bench_adam(n_problems: int, depths: list[int], seeds: int, epochs: int, repe
     from convexforecast.core.working_set import beta_max
 
     rows = []
+    warm_x = np.linspace(-1.0, 1.0, n)
+    train_adam(warm_x[:, None], warm_x, depth=2, beta=1e-2, epochs=5)  # torch/first-call warm-up, untimed
     for depth in depths:
         for k, (name, fn) in enumerate(ADAM_FUNCTIONS[:n_problems]):
             rng = np.random.default_rng(100 + k)
@@ -384,6 +403,10 @@ def _ratio(slow: dict[str, Any], fast_t: float) -> str:
     return f"{median(slow['times']) / fast_t:.0f}×"
 
 
+def _mb(value: float | None) -> str:
+    return "not traced (run > 20 s; see max RSS)" if value is None else f"{value:.0f} MB"
+
+
 def _rel(a: float, b: float) -> str:
     return f"{(a - b) / abs(b):+.1e}"
 
@@ -417,7 +440,8 @@ def solver_markdown(rows: list[SolverRow]) -> list[str]:
                 excess = _rel(sk["primal"], ref_obj) + ("" if sk["converged"] else " (max_iter)")
             cells += [_fmt_time(sk), _ratio(sk, ft), excess]
         lines.append("| " + " | ".join(cells) + " |")
-        for what, res in (("cvxpy", r.cvxpy), ("sklearn", r.sk_default)):
+        for what, res in (("cvxpy", r.cvxpy), ("sklearn tol 1e-4", r.sk_default),
+                          ("sklearn tol 1e-8", r.sk_tight)):
             if res.get("status") == "skipped":
                 notes.append(f"depth {r.depth}, N={r.n}: {what} skipped — {res['reason']}.")
             if res.get("status") == "error":
@@ -439,7 +463,7 @@ def scale_markdown(scale: dict[str, Any]) -> list[str]:
         lines.append(
             f"| {run['ratio']:g} | {median(run['times']):.2f} s | {len(run['times'])} | {run['primal']:.6g} | "
             f"{run['rel_gap']:.2e} | {run['rel_gap_recertified']:.2e} | {run['route']} | {run['n_iter']} | "
-            f"{run['n_coef']} | {run['tracemalloc_peak_mb']:.0f} MB |")
+            f"{run['n_coef']} | {_mb(run['tracemalloc_peak_mb'])} |")
         notes += [f"β = {run['ratio']:g}·β_max: {w}" for w in run["warnings"]]
     return lines + [""] + [f"- warning — {n}" for n in notes]
 
@@ -456,7 +480,7 @@ def adam_markdown(rows: list[dict[str, Any]], seeds: int, epochs: int) -> list[s
         obj_ok = r["convex_obj"] <= best
         time_ok = r["convex_time"] <= at / 10
         lines.append(
-            f"| {r['depth']} | {r['problem']} | {r['function']} | {r['beta']:.3g} | "
+            f"| {r['depth']} | {r['problem']} | {r['function'].replace('|', chr(92) + '|')} | {r['beta']:.3g} | "
             f"{r['convex_obj']:.6g} ({r['convex_gap']:.0e}) | {r['convex_time'] * 1e3:.1f} ms | {best:.6g} | "
             f"{excess_best:+.2e} | {excess_final:+.2e} | {at:.2f} s | {at / r['convex_time']:.0f}× | "
             f"{'yes' if obj_ok else '**NO**'} | {'yes' if time_ok else '**NO**'} |")
@@ -497,7 +521,8 @@ def targets_markdown(rows: list[SolverRow], scale: dict[str, Any] | None,
             out.append(f"- **Scale (N={scale['n']:,}, T=10, depth 3, β={run['ratio']:g}·β_max) ≤ 5 s with gap ≤ 1e-6: "
                        f"{'MET' if ok_t and ok_g else 'MISSED'}** — {t:.2f} s, certified relative gap "
                        f"{run['rel_gap']:.2e}{'' if ok_g else ' (NOT optimal: the solver stalled)'}, "
-                       f"tracemalloc peak {run['tracemalloc_peak_mb']:.0f} MB.")
+                       f"tracemalloc peak {_mb(run['tracemalloc_peak_mb'])}, "
+                       f"process max RSS {scale['rss_after_mb']:.0f} MB.")
     if adam:
         bad = [r for r in adam if not (r["convex_obj"] <= min(r["adam_best"])
                                        and r["convex_time"] <= median(r["adam_time"]) / 10)]
@@ -512,7 +537,7 @@ def render(info: dict[str, str], command: str, args, rows, scale, adam, total_s:
     lines = [SECTION_HEADING, "",
              f"Measured {info['date']} on {info['nproc']} cores, {info['cpu']}; Python {info['python']}, "
              f"numpy {info['numpy']}, scipy {info['scipy']}, cvxpy {info['cvxpy']}, clarabel {info['clarabel']}, "
-             f"scikit-learn {info['scikit-learn']}, torch {info['torch']}. "
+             f"scikit-learn {info['scikit-learn']}, torch {info['torch']}; code at commit {info['git']}. "
              f"{'**Quick run** (reduced grid). ' if args.quick else ''}Total benchmark wall time "
              f"{total_s / 60:.1f} min.", "",
              "Rerun (from the repository root):", "", "```bash", command, "```", "",

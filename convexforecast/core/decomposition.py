@@ -69,8 +69,9 @@ def skyline(slopes: np.ndarray, lifo: bool = True, rel_tol: float = 1e-12) -> li
         level[level <= tol] = 0.0
         padded = np.concatenate([[0.0], level, [0.0]])
         stack: list[list[float]] = []
-        for k in range(1, padded.shape[0]):
-            delta = padded[k] - padded[k - 1]
+        deltas = np.diff(padded)
+        for k in np.flatnonzero(deltas) + 1:  # only where the level changes
+            delta = deltas[k - 1]
             if delta > 0:
                 stack.append([k - 1, delta])
                 continue
@@ -78,7 +79,7 @@ def skyline(slopes: np.ndarray, lifo: bool = True, rel_tol: float = 1e-12) -> li
             while need > tol and stack:
                 top = stack[-1] if lifo else stack[0]
                 take = min(top[1], need)
-                bricks.append((int(top[0]), k - 1, sign * take))
+                bricks.append((int(top[0]), int(k) - 1, sign * take))
                 top[1] -= take
                 need -= take
                 if top[1] <= tol:
@@ -170,7 +171,7 @@ def decompose(u: np.ndarray, slopes: np.ndarray, depth: int) -> tuple[list[Featu
     if depth == 2:
         return _decompose_depth2(u, slopes)
     best: tuple[list[Feature], np.ndarray] | None = None
-    for lifo in (True, False):
+    for lifo in (True, False) if depth >= 4 else (True,):
         bricks = skyline(slopes, lifo=lifo)
         items = _merge_reflections(u, bricks) if depth >= 4 else [("brick", b) for b in bricks]
         feats, coefs = [], []
