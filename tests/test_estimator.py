@@ -132,8 +132,9 @@ def test_selected_features_table():
     assert bool(table.loc[0, "is_reflection"]) is True
 
 
-def test_sklearn_estimator_checks():
-    check_estimator(ConvexNetRegressor(beta=0.1))
+@pytest.mark.parametrize("params", [{}, {"depth": 3, "beta": 0.1}])
+def test_sklearn_estimator_checks(params):
+    check_estimator(ConvexNetRegressor(**params))
 
 
 @pytest.mark.parametrize("kwargs,X,y,match", [
