@@ -84,6 +84,7 @@ def machine_info() -> dict[str, str]:
     return {
         "git": git + (" + uncommitted changes in convexforecast/" if dirty else ""),
         "date": date,
+        "load": "{:.1f} / {:.1f} / {:.1f}".format(*os.getloadavg()),
         "nproc": str(os.cpu_count()),
         "cpu": cpu,
         "python": platform.python_version(),
@@ -332,7 +333,7 @@ def bench_scale(btc: Path, ratios: list[float], repeats: int) -> dict[str, Any]:
             "rel_gap_recertified": max(res.primal - regap, 0.0) / res.primal,
             "route": res.solver, "n_iter": res.n_iter, "n_coef": len(res.coef),
             "tracemalloc_peak_mb": None if peak is None else peak / 2 ** 20,
-            "warnings": sorted({str(w.message)[:160] for w in caught}),
+            "warnings": sorted({str(w.message)[:400] for w in caught}),
         })
         print(f"    {median(times):.2f}s gap {res.relative_gap:.2e}", flush=True)
     out["rss_after_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -455,13 +456,14 @@ def scale_markdown(scale: dict[str, Any]) -> list[str]:
     lines = [f"BTC-USD daily log returns, N = {scale['n']:,} windows, T = {scale['t']} lags, ReLU depth 3, "
              f"β_max = {scale['beta_max']:.4g}. Process max RSS before the scale runs: "
              f"{scale['rss_before_mb']:.0f} MB, after: {scale['rss_after_mb']:.0f} MB.", "",
-             "| β / β_max | time (median) | runs | objective | certified rel. gap | re-certified gap | "
+             "| β / β_max | time (median) | runs (all times) | objective | certified rel. gap | re-certified gap | "
              "route | outer iters | neurons | tracemalloc peak |",
              "|" + "---|" * 10]
     notes = []
     for run in scale["runs"]:
         lines.append(
-            f"| {run['ratio']:g} | {median(run['times']):.2f} s | {len(run['times'])} | {run['primal']:.6g} | "
+            f"| {run['ratio']:g} | {median(run['times']):.2f} s | {len(run['times'])} "
+            f"({', '.join(f'{t:.2f}' for t in run['times'])} s) | {run['primal']:.6g} | "
             f"{run['rel_gap']:.2e} | {run['rel_gap_recertified']:.2e} | {run['route']} | {run['n_iter']} | "
             f"{run['n_coef']} | {_mb(run['tracemalloc_peak_mb'])} |")
         notes += [f"β = {run['ratio']:g}·β_max: {w}" for w in run["warnings"]]
@@ -539,7 +541,9 @@ def render(info: dict[str, str], command: str, args, rows, scale, adam, total_s:
              f"numpy {info['numpy']}, scipy {info['scipy']}, cvxpy {info['cvxpy']}, clarabel {info['clarabel']}, "
              f"scikit-learn {info['scikit-learn']}, torch {info['torch']}; code at commit {info['git']}. "
              f"{'**Quick run** (reduced grid). ' if args.quick else ''}Total benchmark wall time "
-             f"{total_s / 60:.1f} min.", "",
+             f"{total_s / 60:.1f} min. Load average (1/5/15 min) at the start: {info['load']}, at the end: "
+             f"{'{:.1f} / {:.1f} / {:.1f}'.format(*os.getloadavg())} — other jobs share these 2 cores, so "
+             "absolute times vary between runs.", "",
              "Rerun (from the repository root):", "", "```bash", command, "```", "",
              "Times are medians of `time.perf_counter()` over up to "
              f"{args.repeats} repeats (slow reference solves stop repeating after {args.slow_budget:.0f} s; "
@@ -594,7 +598,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "BENCHMARKS.md",
                         help="markdown file whose '## Core solver' section is (re)written")
     parser.add_argument("--no-write", action="store_true", help="print the markdown only")
-    parser.add_argument("--parts", default="table,scale,adam", help="comma list of table,scale,adam")
+    parser.add_argument("--parts", default="table,scale,adam",
+                        help="comma list of table,scale,adam; a partial run only prints")
     parser.add_argument("--beta-ratio", type=float, default=1e-3)
     parser.add_argument("--adam-beta-ratio", type=float, default=1e-2)
     parser.add_argument("--cvxpy-timeout", type=float, default=None)
@@ -627,7 +632,9 @@ def main(argv: list[str] | None = None) -> int:
                       args.repeats, args.adam_beta_ratio) if "adam" in parts else None
     section = render(info, command.strip(), args, rows, scale, adam, time.perf_counter() - t0)
     print(section)
-    if not args.no_write:
+    if parts != {"table", "scale", "adam"}:
+        print("partial run (--parts): BENCHMARKS.md not written")
+    elif not args.no_write:
         write_section(args.out, section)
         print(f"wrote section {SECTION_HEADING!r} of {args.out}")
     return 0
