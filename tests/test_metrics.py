@@ -70,6 +70,16 @@ def test_directional_accuracy_hand_computed():
     assert res.pvalue == pytest.approx(1.0)
 
 
+def test_flat_forecasts_call_no_direction():
+    last = [100.0] * 4
+    actual = [101.0, 99.0, 102.0, 98.0]
+    flat = M.directional_accuracy_test(actual, last, last)
+    assert flat.n == 0 and np.isnan(flat.accuracy) and np.isnan(flat.pvalue)
+    mixed = M.directional_accuracy_test(actual, [100.0, 98.0, 101.0, 100.0], last)
+    assert (mixed.n_hits, mixed.n) == (2, 2)
+    assert M.directional_accuracy(actual, [100.0, 98.0, 101.0, 100.0], last) == 1.0
+
+
 def test_directional_binomial_pvalue_hand_computed():
     last = np.zeros(10)
     actual = np.ones(10)

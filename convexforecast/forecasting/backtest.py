@@ -464,8 +464,8 @@ class BacktestResult:
 
         Columns: ``n``, ``mae``, ``rmse``, ``mape`` and ``smape`` (percent; MAPE is NaN if an
         actual is zero), ``mase`` (each fold scaled by the in-sample MAE of the seasonal naive
-        forecast on that fold's training window), ``directional_accuracy`` (direction of
-        change relative to the value at the origin) and ``directional_pvalue`` (two-sided
+        forecast on that fold's training window), ``directional_accuracy`` (share of right calls;
+        flat forecasts call no direction, NaN if none) and ``directional_pvalue`` (two-sided
         exact binomial test against 0.5). With intervals also ``coverage``,
         ``nominal_coverage``, ``mean_width``, ``interval_score`` and ``n_intervals`` (forecasts
         that have an interval; coverage and width are over those).

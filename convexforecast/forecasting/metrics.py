@@ -159,23 +159,27 @@ class DirectionalAccuracyResult:
 
 
 def _direction_hits(actual, forecast, last_observed) -> np.ndarray:
+    """Hits among the forecasts that call a direction (a flat forecast calls none)."""
     a, f = _pair(actual, forecast)
     last = as_float_array("last_observed", last_observed, 1)
     if last.shape != a.shape:
         raise ValueError(
             f"`last_observed` must have the same length as `actual`. Got {last.size} and {a.size}."
         )
-    return np.sign(f - last) == np.sign(a - last)
+    calls = f != last
+    return np.sign(f[calls] - last[calls]) == np.sign(a[calls] - last[calls])
 
 
 def directional_accuracy(actual, forecast, last_observed) -> float:
-    """Fraction of forecasts that get the direction of change right.
+    """Fraction of directional calls that get the direction of change right.
 
     The direction is the sign of the change relative to ``last_observed``, the last value
-    observed at each forecast's origin: a hit is ``sign(forecast - last) == sign(actual - last)``
-    (so a predicted and realised "no change" also counts as a hit).
+    observed at each forecast's origin: a hit is ``sign(forecast - last) == sign(actual - last)``.
+    A forecast equal to ``last_observed`` (e.g. the random walk) calls no direction and is left
+    out; with no calls at all the accuracy is NaN.
     """
-    return float(np.mean(_direction_hits(actual, forecast, last_observed)))
+    hits = _direction_hits(actual, forecast, last_observed)
+    return float(np.mean(hits)) if hits.size else float("nan")
 
 
 def directional_accuracy_test(
@@ -193,6 +197,8 @@ def directional_accuracy_test(
     check_option("alternative", alternative, _ALTERNATIVES)
     hits = _direction_hits(actual, forecast, last_observed)
     n_hits, n = int(hits.sum()), int(hits.size)
+    if n == 0:
+        return DirectionalAccuracyResult(float("nan"), float("nan"), 0, 0, alternative)
     pvalue = float(stats.binomtest(n_hits, n, 0.5, alternative=alternative).pvalue)
     return DirectionalAccuracyResult(n_hits / n, pvalue, n_hits, n, alternative)
 
