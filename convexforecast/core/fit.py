@@ -167,7 +167,7 @@ def _finish(X: np.ndarray, y: np.ndarray, features: list[Feature], inputs: np.nd
 
 def _explicit(X: np.ndarray, depth: int, activation: str, negative_slope: float,
               max_switches: int | None) -> tuple[np.ndarray, list[Feature], np.ndarray]:
-    """Concatenated explicit dictionaries (depth-4 ReLU solved on depth 3 when tiny β)."""
+    """Concatenated explicit dictionaries of every input column."""
     mats, feats, inputs = [], [], []
     for j in range(X.shape[1]):
         d = build_dictionary(X[:, j], depth=depth, activation=activation,
@@ -231,23 +231,23 @@ def fit_convex_network(X: np.ndarray, y: np.ndarray, *, depth: int, activation: 
                                                          max_switches)
         bmax = beta_max(dictionaries, y)
         small = sum(d.n_columns for d in dictionaries) * len(y) <= FALLBACK_ENTRIES
-        tiny = beta <= TINY_BETA or beta <= TINY_BETA * bmax or (
+        use_reference = beta <= TINY_BETA or beta <= TINY_BETA * bmax or (
             small and beta <= NEAR_INTERPOLATION * bmax)
     else:
-        tiny = True  # the reference always works on the explicit dictionary
+        use_reference = True  # the reference always works on the explicit dictionary
     raw = None
-    if not tiny:
+    if not use_reference:
         raw = solve_working_set(dictionaries, y, beta, tol=tol, max_iter=max_iter,
                                 warm_start=warm_start, warn=False)
         if not raw.converged and small:
-            tiny = True  # near-interpolation cycling: the explicit reference is cheap here
+            use_reference = True  # the solver stalled; the explicit reference is cheap here
         elif not raw.converged:
             warnings.warn(
                 f"The fast solver stopped at relative duality gap {raw.relative_gap:.2e} > "
                 f"tol={tol:.1e} and the explicit dictionary is too large for the reference; "
                 f"the reported duality_gap_ certifies how far from optimal the result is.",
                 ConvergenceWarning, stacklevel=2)
-    if tiny:
+    if use_reference:
         exp_depth = 3 if (activation == "relu" and depth == 4 and solver != "cvxpy") else depth
         A, feats, inputs = _explicit(X, exp_depth, activation, negative_slope, max_switches)
         res = solve_cvxpy(A, y, beta)
