@@ -51,6 +51,7 @@ from statistics import median
 from typing import Any
 
 import numpy as np
+from _machine import cpu_model
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_BTC = REPO_ROOT.parent / "shared" / "data" / "btc-usd-daily.csv"
@@ -68,14 +69,7 @@ def machine_info() -> dict[str, str]:
     import sklearn
     import torch
 
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     date = subprocess.run(["date", "-u"], capture_output=True, text=True, check=False).stdout.strip()
     git = subprocess.run(["git", "-C", str(REPO_ROOT), "log", "-1", "--format=%h %cd", "--date=iso"],
                          capture_output=True, text=True, check=False).stdout.strip()

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _machine import cpu_model
 
 import convexforecast as cf
 
@@ -133,14 +134,7 @@ def strategy_table(result: cf.BacktestResult, y: pd.Series, cost_bps: float) -> 
 
 def machine_description() -> str:
     """CPU model, cores and Python/library versions."""
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, numpy "
             f"{np.__version__}, pandas {pd.__version__}, convexforecast {cf.__version__}; "

@@ -89,12 +89,18 @@ class ConvexFit(CertifiedMixin):
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Evaluate the fitted function at new inputs ``X`` of shape (m, d)."""
-        out = np.full(X.shape[0], self.intercept)
-        for j in np.unique(self.inputs):
-            mask = self.inputs == j
-            feats = [f for f, m in zip(self.features, mask, strict=True) if m]
-            out += feature_matrix(feats, X[:, j]) @ self.coef[mask]
-        return out
+        return self.intercept + additive_values(self.features, self.inputs, self.coef, X)
+
+
+def additive_values(features: list[Feature], inputs: np.ndarray, coef: np.ndarray,
+                    X: np.ndarray) -> np.ndarray:
+    """``Σ_i coef_i · features_i(X[:, inputs_i])``, evaluated one input column at a time."""
+    out = np.zeros(X.shape[0])
+    for j in np.unique(inputs):
+        mask = inputs == j
+        feats = [f for f, m in zip(features, mask, strict=True) if m]
+        out += feature_matrix(feats, X[:, j]) @ coef[mask]
+    return out
 
 
 def make_dictionaries(X: np.ndarray, depth: int, activation: str, negative_slope: float,
@@ -153,11 +159,7 @@ def _finish(X: np.ndarray, y: np.ndarray, features: list[Feature], inputs: np.nd
             new_c += list(c_j)
         features, inputs, coef = _merge(new_f, np.array(new_i, dtype=np.int64),
                                         np.array(new_c, dtype=np.float64))
-    fitted = np.zeros(X.shape[0])
-    for j in np.unique(inputs):
-        mask = inputs == j
-        fitted += feature_matrix([f for f, m in zip(features, mask, strict=True) if m],
-                                 X[:, j]) @ coef[mask]
+    fitted = additive_values(features, inputs, coef, X)
     intercept = float(y.mean() - fitted.mean())
     resid = y - fitted - intercept
     primal = 0.5 * float(resid @ resid) + beta * float(np.abs(coef).sum())
