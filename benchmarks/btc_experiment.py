@@ -53,6 +53,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--depths", type=int, nargs="+", default=[2, 3, 4])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--adam-epochs", type=int, default=2000)
+    parser.add_argument("--adam-width", type=int, default=None,
+                        help="chains per lag of the Adam net (default: the library's min(2N, 100))")
     parser.add_argument(
         "--adam-beta", default="cv",
         help="'cv' (Adam runs the convex β-CV itself in every fit), 'convex-initial' (the β the "
@@ -106,7 +108,8 @@ def build_models(args: argparse.Namespace, y: pd.Series, n_train: int) -> tuple[
         notes["convex_beta"] = "β fixed at 10 (quick smoke test, no CV)"
     for seed in args.seeds:
         models[f"adam_d3_s{seed}"] = cf.AdamNetForecaster(
-            lags=args.lags, depth=3, beta=adam_beta, seed=seed, epochs=args.adam_epochs
+            lags=args.lags, depth=3, beta=adam_beta, seed=seed, epochs=args.adam_epochs,
+            width=args.adam_width,
         )
     models["naive"] = cf.NaiveForecaster()
     models["linear_ar"] = cf.LinearARForecaster(lags=args.lags)
@@ -202,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         "test_origins": len(plan), "first_origin": str(plan["origin"].iloc[0].date()),
         "last_target": str(plan["test_end"].iloc[-1].date()), "refit": refit,
         "fits_per_model": int(plan["refit"].sum()), "lags": args.lags, "n_jobs": args.n_jobs,
-        "adam_epochs": args.adam_epochs, **notes,
+        "adam_epochs": args.adam_epochs, "adam_width": args.adam_width, **notes,
     }
     sections = [
         f"Command: `{command.strip()}`",

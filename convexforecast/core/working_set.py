@@ -19,6 +19,7 @@ import numpy as np
 import scipy.linalg
 from sklearn.exceptions import ConvergenceWarning
 
+from convexforecast.core._feature_sign_kernel import NEEDS_ROBUST_STEP, feature_sign_steps
 from convexforecast.core.implicit import LagDictionary
 from convexforecast.core.lasso import CertifiedMixin, dual_objective
 
@@ -92,42 +93,62 @@ def _step_candidates(G_a: np.ndarray, q_a: np.ndarray, beta: float, theta_a: np.
     return cands
 
 
+def _robust_step(G: np.ndarray, q: np.ndarray, beta: float, z: np.ndarray,
+                 kkt_tol: float) -> np.ndarray | None:
+    """One feature-sign step by refactorisation: a better ``z``, or None (optimal / no descent).
+
+    Tries Cholesky, then an eigendecomposition (see :func:`_step_candidates`), and takes the
+    best point of the segment among its sign changes.
+    """
+    grad = G @ z - q
+    active = z != 0.0
+    theta = np.sign(z)
+    if not (active & (np.abs(grad + beta * theta) > kkt_tol)).any():
+        free_grad = np.where(active, 0.0, np.abs(grad))
+        i = int(np.argmax(free_grad)) if free_grad.size else 0
+        if free_grad.size == 0 or free_grad[i] <= beta + kkt_tol:
+            return None
+        theta[i] = -np.sign(grad[i])
+        active[i] = True
+    idx = np.flatnonzero(active)
+    G_a, q_a, theta_a, start = G[np.ix_(idx, idx)], q[idx], theta[idx], z[idx]
+    current = _lasso_value(start[None, :], G_a, q_a, beta)[0]
+    for robust in (False, True):
+        cands = _step_candidates(G_a, q_a, beta, theta_a, start, robust)
+        if cands is None:
+            continue
+        values = _lasso_value(cands, G_a, q_a, beta)
+        best = int(np.argmin(values))
+        # exact arithmetic guarantees descent; allow for round-off in the comparison
+        if values[best] <= current + 1e-13 * abs(current):
+            out = z.copy()
+            out[idx] = cands[best]
+            return out
+    return None
+
+
 def _feature_sign(G: np.ndarray, q: np.ndarray, beta: float, z: np.ndarray,
                   max_steps: int) -> np.ndarray:
     """Exactly minimise ``½ zᵀGz − qᵀz + β‖z‖₁`` by feature-sign search from ``z``.
 
-    Each step solves the sign-restricted quadratic on the active set (Cholesky first, an
-    eigendecomposition when that gives no descent, see :func:`_step_candidates`) and takes the
-    best point of the segment among its sign changes.
+    Well-conditioned steps run compiled with an incrementally updated Cholesky factor
+    (:func:`~convexforecast.core._feature_sign_kernel.feature_sign_steps`); a step whose
+    entering column is numerically dependent on the active ones, or which gives no descent
+    that way, is taken by :func:`_robust_step`. Stops when the KKT conditions hold, when no
+    descent is left in floating point, or after ``max_steps`` steps.
     """
-    z = z.copy()
     kkt_tol = 1e-11 * max(beta, float(np.abs(q).max(initial=0.0)))
-    for _ in range(max_steps):
-        grad = G @ z - q
-        active = z != 0.0
-        theta = np.sign(z)
-        if not (active & (np.abs(grad + beta * theta) > kkt_tol)).any():
-            free_grad = np.where(active, 0.0, np.abs(grad))
-            i = int(np.argmax(free_grad)) if free_grad.size else 0
-            if free_grad.size == 0 or free_grad[i] <= beta + kkt_tol:
-                return z
-            theta[i] = -np.sign(grad[i])
-            active[i] = True
-        idx = np.flatnonzero(active)
-        G_a, q_a, theta_a, start = G[np.ix_(idx, idx)], q[idx], theta[idx], z[idx]
-        current = _lasso_value(start[None, :], G_a, q_a, beta)[0]
-        for robust in (False, True):
-            cands = _step_candidates(G_a, q_a, beta, theta_a, start, robust)
-            if cands is None:
-                continue
-            values = _lasso_value(cands, G_a, q_a, beta)
-            best = int(np.argmin(values))
-            # exact arithmetic guarantees descent; allow for round-off in the comparison
-            if values[best] <= current + 1e-13 * abs(current):
-                z[idx] = cands[best]
-                break
-        else:
-            return z  # no descent left in floating point
+    G = np.ascontiguousarray(G)
+    steps = 0
+    while steps < max_steps:
+        z, status, used = feature_sign_steps(G, q, beta, z, kkt_tol, max_steps - steps)
+        steps += used + 1
+        if status != NEEDS_ROBUST_STEP:
+            return z
+        new_z = _robust_step(G, q, beta, z, kkt_tol)
+        if new_z is None:
+            return z
+        z = new_z
     return z
 
 

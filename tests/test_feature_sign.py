@@ -1,0 +1,96 @@
+"""The compiled feature-sign kernel: Cholesky updates, optimality, hand-over to the robust step."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from convexforecast.core._feature_sign_kernel import (
+    NEEDS_ROBUST_STEP,
+    OPTIMAL,
+    _append,
+    _delete,
+    feature_sign_steps,
+)
+from convexforecast.core.working_set import _feature_sign, _robust_step
+
+
+def _lasso_problem(seed: int, n: int = 60, p: int = 25, duplicate: bool = False):
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((n, p))
+    if duplicate:
+        A[:, 1] = A[:, 0]  # an exactly dependent pair, as centring creates for ramps
+        A[:, 3] = A[:, 2] + A[:, 4]
+    y = A[:, :5] @ rng.standard_normal(5) + 0.3 * rng.standard_normal(n)
+    G, q = A.T @ A, A.T @ y
+    beta = 0.05 * float(np.abs(q).max())
+    return G, q, beta
+
+
+def _kkt_violation(G, q, beta, z):
+    grad = G @ z - q
+    active = z != 0
+    return max(np.abs(grad[active] + beta * np.sign(z[active])).max(initial=0.0),
+               (np.abs(grad[~active]) - beta).max(initial=0.0))
+
+
+def _python_only(G, q, beta, z):
+    kkt_tol = 1e-11 * max(beta, float(np.abs(q).max()))
+    while (new := _robust_step(G, q, beta, z, kkt_tol)) is not None:
+        z = new
+    return z
+
+
+@pytest.mark.parametrize("remove", [0, 3, 6])
+def test_cholesky_append_and_delete_match_refactorisation(remove):
+    G, _, _ = _lasso_problem(0)
+    order = np.array([4, 0, 7, 2, 9, 11, 5], dtype=np.int64)
+    L = np.zeros((len(G), len(G)))
+    for m, i in enumerate(order):
+        assert _append(L, m, G, order, i)
+    np.testing.assert_allclose(L[:7, :7], np.linalg.cholesky(G[np.ix_(order, order)]), atol=1e-10)
+    _delete(L, 7, remove)
+    kept = np.delete(order, remove)
+    np.testing.assert_allclose(L[:6, :6], np.linalg.cholesky(G[np.ix_(kept, kept)]), atol=1e-10)
+    assert not L[6].any()
+
+
+def test_append_refuses_a_dependent_column():
+    G, _, _ = _lasso_problem(1, duplicate=True)
+    L = np.zeros((len(G), len(G)))
+    order = np.array([0, 1], dtype=np.int64)
+    assert _append(L, 0, G, order, 0)
+    assert not _append(L, 1, G, order, 1)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_kernel_reaches_the_same_optimum_as_refactorised_steps(seed):
+    G, q, beta = _lasso_problem(seed)
+    z, status, n_steps = feature_sign_steps(G, q, beta, np.zeros(len(q)), 1e-11 * beta, 10_000)
+    assert status == OPTIMAL and n_steps > 0
+    assert _kkt_violation(G, q, beta, z) <= 1e-8 * beta
+    np.testing.assert_allclose(z, _python_only(G, q, beta, np.zeros(len(q))), atol=1e-9)
+
+
+def test_kernel_hands_dependent_columns_to_the_robust_step():
+    G, q, beta = _lasso_problem(2, duplicate=True)
+    start = np.zeros(len(q))
+    start[2] = start[3] = start[4] = 1.0  # column 3 = column 2 + column 4: no Cholesky factor
+    z, status, n_steps = feature_sign_steps(G, q, beta, start, 1e-11 * beta, 10_000)
+    assert (status, n_steps) == (NEEDS_ROBUST_STEP, 0)
+    np.testing.assert_array_equal(z, start)
+    solved = _feature_sign(G, q, beta, start, max_steps=10_000)
+    assert _kkt_violation(G, q, beta, solved) <= 1e-8 * beta
+    reference = _python_only(G, q, beta, start)
+
+    def objective(v):
+        return 0.5 * v @ G @ v - q @ v + beta * np.abs(v).sum()
+
+    assert objective(solved) == pytest.approx(objective(reference), rel=1e-12)
+
+
+def test_kernel_does_not_mutate_its_start():
+    G, q, beta = _lasso_problem(3)
+    start = np.zeros(len(q))
+    feature_sign_steps(G, q, beta, start, 1e-11 * beta, 10_000)
+    assert not start.any()
