@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 from distributed import Client, LocalCluster
 from joblib import parallel_config
+from sklearn.exceptions import ConvergenceWarning
 
 from convexforecast.forecasting import metrics as M
 from convexforecast.forecasting.backtest import BacktestResult, backtest, plan_backtest
@@ -204,6 +207,37 @@ def test_dask_local_cluster_matches_sequential():
         on_dask = backtest(models, y, n_jobs=-1, **kwargs)
         assert len(client.scheduler_info()["workers"]) == 2
     _assert_same(sequential, on_dask)
+
+
+class WarningNaive(NaiveForecaster):
+    """A random walk whose fits warn (a distinct message when the window is long)."""
+
+    def _fit(self, values):
+        warnings.warn("solver did not converge", ConvergenceWarning, stacklevel=2)
+        if len(values) > 70:
+            warnings.warn(f"long window of {len(values)}", UserWarning, stacklevel=2)
+        super()._fit(values)
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_worker_warnings_reach_the_caller(n_jobs, tmp_path):
+    y = _prices(80)
+    kwargs = dict(initial_train_size=60, steps=1, refit=5, show_progress=False, n_jobs=n_jobs,
+                  checkpoint_dir=tmp_path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        backtest({"rw": WarningNaive(), "quiet": NaiveForecaster()}, y, **kwargs)
+    seen = [(w.category, str(w.message)) for w in caught]
+    assert seen == [
+        (ConvergenceWarning, "Model 'rw' (4 of 4 fits, first at origin 2021-03-04 00:00:00): "
+                             "solver did not converge"),
+        (UserWarning, "Model 'rw' (1 of 4 fits, first at origin 2021-03-19 00:00:00): "
+                      "long window of 75"),
+    ]
+    with warnings.catch_warnings(record=True) as again:  # restored from the checkpoint
+        warnings.simplefilter("always")
+        backtest({"rw": WarningNaive(), "quiet": NaiveForecaster()}, y, **kwargs)
+    assert [(w.category, str(w.message)) for w in again] == seen
 
 
 # ------------------------------------------------------------------------ checkpoints

@@ -5,7 +5,9 @@ exactly, price *every* column of every input's dictionary against the residual (
 per input for ramp families), stop when the relative duality gap ``(P − D)/P`` is at
 most ``tol``, else add the most violating columns to W. The restricted problem is solved
 by feature-sign search (an exact active-set method, Lee et al. 2007) on the Gram matrix of
-W, updated incrementally; plain coordinate descent stalls on these coherent columns.
+W, updated incrementally; plain coordinate descent stalls on these coherent columns. Its
+well-conditioned steps run compiled (numba) on an incrementally updated Cholesky factor;
+steps on numerically dependent active sets fall back to an eigendecomposition.
 
 The full dictionary is never materialised: peak memory is O(n·|W|) plus O(N) per input.
 """

@@ -29,6 +29,7 @@ import datetime as _dt
 import hashlib
 import json
 import os
+import sys
 import tempfile
 import time
 import warnings
@@ -272,7 +273,20 @@ def _run_block(
     """Fit a fresh copy on the block's training window, then update/predict fold by fold.
 
     ``y_visible`` ends at the block's last origin: nothing after it is available here.
+    Warnings are recorded (category path and message, each once) and returned, so that
+    :func:`backtest` can re-emit them in the caller's process whatever the backend.
     """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = _fit_and_predict(forecaster, y_visible, folds, target_labels, gap)
+    messages: dict[tuple[str, str], None] = {}
+    for item in caught:
+        messages[(f"{item.category.__module__}.{item.category.__qualname__}", str(item.message))] = None
+    return {"key": key, **result, "warnings": [list(m) for m in messages]}
+
+
+def _fit_and_predict(forecaster: Any, y_visible: pd.Series, folds: list[_Fold],
+                     target_labels: list[pd.Index], gap: int) -> dict[str, Any]:
     model = clone(forecaster, safe=False)
     first = folds[0]
     start = time.perf_counter()
@@ -301,7 +315,6 @@ def _run_block(
         targets.append(np.arange(fold.test_start, fold.test_end + 1, dtype=np.int64))
         forecasts.append(values)
     return {
-        "key": key,
         "fold": np.concatenate(fold_ids),
         "origin": np.concatenate(origins),
         "target": np.concatenate(targets),
@@ -356,7 +369,8 @@ class _CheckpointStore:
     def save(self, result: dict[str, Any]) -> None:
         meta = {"key": list(result["key"]), "fit_seconds": result["fit_seconds"],
                 "predict_seconds": result["predict_seconds"],
-                "has_residuals": result["residuals"] is not None, "hash": self.hash}
+                "has_residuals": result["residuals"] is not None, "hash": self.hash,
+                "warnings": result["warnings"]}
         arrays = {name: result[name] for name in ("fold", "origin", "target", "forecast")}
         arrays["residuals"] = (np.empty(0) if result["residuals"] is None
                                else result["residuals"])
@@ -389,7 +403,8 @@ class _CheckpointStore:
                           "recomputing it.", RuntimeWarning, stacklevel=3)
             return None
         result.update(key=key, residuals=residuals if meta["has_residuals"] else None,
-                      fit_seconds=meta["fit_seconds"], predict_seconds=meta["predict_seconds"])
+                      fit_seconds=meta["fit_seconds"], predict_seconds=meta["predict_seconds"],
+                      warnings=meta.get("warnings", []))
         return result
 
 
@@ -684,6 +699,14 @@ def backtest(
     -------
     BacktestResult
 
+    Warns
+    -----
+    Warning
+        Warnings raised while fitting or predicting (e.g. a solver's ConvergenceWarning) are
+        recorded in every task, including tasks in worker processes and tasks restored from
+        a checkpoint, and re-raised here with their category, once per model and message,
+        naming the model, how many fits raised it and the first origin.
+
     Raises
     ------
     ValueError
@@ -762,7 +785,43 @@ def backtest(
     finally:
         progress.close()
 
+    _reemit_warnings(names, blocks, results, series.index)
     return _assemble(series, names, blocks, results, plan, settings, config, interval_options)
+
+
+MAX_WARNINGS_PER_MODEL = 10
+
+
+def _warning_category(path: str) -> type[Warning]:
+    """The warning class at ``module.QualName`` among loaded modules, else UserWarning.
+
+    Nothing is imported: the path may come from a checkpoint file.
+    """
+    module, _, name = path.rpartition(".")
+    category = getattr(sys.modules.get(module), name, None)
+    return category if isinstance(category, type) and issubclass(category, Warning) else UserWarning
+
+
+def _reemit_warnings(names: list[str], blocks: dict[int, list[_Fold]],
+                     results: dict[tuple[int, int], dict[str, Any]], index: pd.Index) -> None:
+    """Re-raise the tasks' warnings in the caller, once per model and message, in plan order.
+
+    Each names the model, the number of fits that raised it and the first fit's origin; past
+    ``MAX_WARNINGS_PER_MODEL`` distinct messages per model, one summary warning says how many
+    more there were.
+    """
+    for i, name in enumerate(names):
+        seen: dict[tuple[str, str], list[int]] = {}
+        for block, block_folds in blocks.items():
+            for path, message in results[(i, block)].get("warnings", []):
+                seen.setdefault((path, message), []).append(block_folds[0].origin)
+        for n, ((path, message), origins) in enumerate(seen.items()):
+            if n == MAX_WARNINGS_PER_MODEL:
+                warnings.warn(f"Model {name!r}: {len(seen) - n} more distinct warnings not shown.",
+                              UserWarning, stacklevel=3)
+                break
+            warnings.warn(f"Model {name!r} ({len(origins)} of {len(blocks)} fits, first at origin "
+                          f"{index[origins[0]]}): {message}", _warning_category(path), stacklevel=3)
 
 
 def _assemble(
