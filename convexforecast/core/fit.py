@@ -33,8 +33,9 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import ThreadpoolController
 
+from convexforecast.core.additive import AdditiveFunction
 from convexforecast.core.decomposition import decompose, secant_slopes
-from convexforecast.core.dictionaries import build_dictionary, feature_matrix
+from convexforecast.core.dictionaries import build_dictionary
 from convexforecast.core.features import Feature
 from convexforecast.core.implicit import (
     FormulaDictionary,
@@ -94,13 +95,8 @@ class ConvexFit(CertifiedMixin):
 
 def additive_values(features: list[Feature], inputs: np.ndarray, coef: np.ndarray,
                     X: np.ndarray) -> np.ndarray:
-    """``Σ_i coef_i · features_i(X[:, inputs_i])``, evaluated one input column at a time."""
-    out = np.zeros(X.shape[0])
-    for j in np.unique(inputs):
-        mask = inputs == j
-        feats = [f for f, m in zip(features, mask, strict=True) if m]
-        out += feature_matrix(feats, X[:, j]) @ coef[mask]
-    return out
+    """``Σ_i coef_i · features_i(X[:, inputs_i])`` (see :class:`~.additive.AdditiveFunction`)."""
+    return AdditiveFunction(features, inputs, coef)(X)
 
 
 def make_dictionaries(X: np.ndarray, depth: int, activation: str, negative_slope: float,

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .._validation import _short, check_nonnegative_float, check_positive_int
+from ..core.additive import AdditiveFunction
 from .windows import BaseLagForecaster
 
 __all__ = ["ConvexARForecaster"]
@@ -28,12 +29,10 @@ __all__ = ["ConvexARForecaster"]
 class _ConvexStepModel:
     """A fitted step model, reduced to what prediction and persistence need.
 
-    Prediction is ``intercept + sum_k coef[k] * features[k](X[:, inputs[k]])``, evaluated the
-    same way whether the model was just fitted or loaded from disk (so forecasts are
-    bit-identical across a save/load round trip). Features of the piecewise-linear kinds are
-    evaluated in vectorised groups (one array operation per kind instead of one Python call
-    per neuron, which matters at every origin of a backtest); step features call
-    :class:`Feature` directly.
+    Prediction is ``intercept + sum_k coef[k] * features[k](X[:, inputs[k]])`` through
+    :class:`~convexforecast.core.additive.AdditiveFunction` (vectorised, cached groups), the
+    same way whether the model was just fitted or loaded from disk, so forecasts are
+    bit-identical across a save/load round trip.
     """
 
     features: list
@@ -44,49 +43,12 @@ class _ConvexStepModel:
     objective: float
     duality_gap: float
     regressor: Any = None
-    _groups: dict | None = field(default=None, init=False, repr=False)
-
-    def _build_groups(self) -> dict:
-        groups: dict[str, list[int]] = {}
-        for k, feature in enumerate(self.features):
-            groups.setdefault(feature.kind, []).append(k)
-        built = {}
-        for kind, members in groups.items():
-            feats = [self.features[k] for k in members]
-            built[kind] = {
-                "members": np.asarray(members, dtype=np.int64),
-                "inputs": self.inputs[members],
-                "coef": self.coef[members],
-                "first": np.array([f.kinks[0] for f in feats], dtype=np.float64),
-                "last": np.array([f.kinks[-1] for f in feats], dtype=np.float64),
-                "middle": np.array([f.kinks[len(f.kinks) // 2] for f in feats]),
-                "direction": np.array([f.direction for f in feats], dtype=np.float64),
-                "slope": np.array([f.negative_slope for f in feats], dtype=np.float64),
-            }
-        return built
+    _function: AdditiveFunction | None = field(default=None, init=False, repr=False)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        if self._groups is None:
-            self._groups = self._build_groups()
-        X = np.asarray(X, dtype=np.float64)
-        out = np.full(X.shape[0], self.intercept, dtype=np.float64)
-        for kind in sorted(self._groups):
-            g = self._groups[kind]
-            x = X[:, g["inputs"]]
-            if kind == "ramp":
-                t = g["direction"] * (x - g["first"])
-                values = np.maximum(t, g["slope"] * t)
-            elif kind == "capped_ramp":
-                values = np.clip(x - g["first"], 0.0, g["last"] - g["first"])
-            elif kind == "abs":
-                values = np.abs(x - g["first"])
-            elif kind == "folded_abs":
-                values = np.abs(np.abs(x - g["middle"]) - (g["middle"] - g["first"]))
-            else:
-                values = np.column_stack([self.features[k](X[:, self.inputs[k]])
-                                          for k in g["members"]])
-            out += values @ g["coef"]
-        return out
+        if self._function is None:
+            self._function = AdditiveFunction(self.features, self.inputs, self.coef, self.intercept)
+        return self._function(X)
 
 
 def _check_beta(beta: Any) -> None:
