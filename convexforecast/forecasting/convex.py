@@ -20,7 +20,7 @@ import pandas as pd
 
 from .._validation import _short, check_nonnegative_float, check_positive_int
 from ..core.additive import AdditiveFunction
-from .windows import BaseLagForecaster
+from .windows import BaseLagForecaster, NetworkResultsMixin
 
 __all__ = ["ConvexARForecaster"]
 
@@ -59,7 +59,7 @@ def _check_beta(beta: Any) -> None:
     check_nonnegative_float("beta", beta)
 
 
-class ConvexARForecaster(BaseLagForecaster):
+class ConvexARForecaster(NetworkResultsMixin, BaseLagForecaster):
     """Autoregressive forecaster built on :class:`convexforecast.ConvexNetRegressor`.
 
     Parameters
@@ -220,28 +220,6 @@ class ConvexARForecaster(BaseLagForecaster):
         return None if any(r is None for r in regressors) else regressors
 
     @property
-    def betas_(self) -> np.ndarray:
-        """β of every step model."""
-        self._check_fitted()
-        return np.array([model.beta for model in self.models_])
-
-    @property
-    def beta_(self) -> float:
-        """β of the first step model."""
-        return float(self.betas_[0])
-
-    @property
-    def objectives_(self) -> np.ndarray:
-        """Optimal training objective of every step model."""
-        self._check_fitted()
-        return np.array([model.objective for model in self.models_])
-
-    @property
-    def objective_(self) -> float:
-        """Sum of the step models' optimal objectives (the single model's for recursive)."""
-        return float(np.sum(self.objectives_))
-
-    @property
     def duality_gaps_(self) -> np.ndarray:
         """Duality gap of every step model."""
         self._check_fitted()
@@ -272,12 +250,7 @@ class ConvexARForecaster(BaseLagForecaster):
         Its inputs are the standardised lags ``(z_{t-j} - center_) / scale_`` in lag order
         (column 0 is lag 1) and its output is the standardised transformed target.
         """
-        self._check_fitted()
-        step = check_positive_int("step", step)
-        if step > len(self.models_):
-            raise ValueError(f"`step` must be <= {len(self.models_)} (the number of step "
-                             f"models). Got {step}.")
-        model = self.models_[step - 1]
+        model = self._step_model(step)
         if model.regressor is not None:
             return model.regressor.to_network()
         from ..core.network import network_from_lasso

@@ -20,7 +20,7 @@ import numpy as np
 
 from .._validation import _short, check_nonnegative_float, check_option, check_positive_int
 from .convex import _check_beta
-from .windows import BaseLagForecaster
+from .windows import BaseLagForecaster, NetworkResultsMixin
 
 __all__ = ["AdamNetForecaster"]
 
@@ -37,7 +37,7 @@ class _AdamStepModel:
         return self.network.predict(X)
 
 
-class AdamNetForecaster(BaseLagForecaster):
+class AdamNetForecaster(NetworkResultsMixin, BaseLagForecaster):
     """Autoregressive additive chain network trained with full-batch Adam.
 
     Parameters
@@ -227,28 +227,6 @@ class AdamNetForecaster(BaseLagForecaster):
 
     # ----------------------------------------------------- fitted results
     @property
-    def betas_(self) -> np.ndarray:
-        """β of every step model."""
-        self._check_fitted()
-        return np.array([model.beta for model in self.models_])
-
-    @property
-    def beta_(self) -> float:
-        """β of the first step model."""
-        return float(self.betas_[0])
-
-    @property
-    def objectives_(self) -> np.ndarray:
-        """Final Adam objective of every step model."""
-        self._check_fitted()
-        return np.array([model.objective for model in self.models_])
-
-    @property
-    def objective_(self) -> float:
-        """Sum of the final Adam objectives over step models."""
-        return float(np.sum(self.objectives_))
-
-    @property
     def convex_objective_(self) -> float | None:
         """Sum over step models of the convex optimum at the same β (``beta="cv"`` only)."""
         self._check_fitted()
@@ -263,9 +241,4 @@ class AdamNetForecaster(BaseLagForecaster):
 
     def to_network(self, step: int = 1) -> Any:
         """The trained :class:`ChainNetwork` of step model ``step`` (standardised scale)."""
-        self._check_fitted()
-        step = check_positive_int("step", step)
-        if step > len(self.models_):
-            raise ValueError(f"`step` must be <= {len(self.models_)} (the number of step "
-                             f"models). Got {step}.")
-        return self.models_[step - 1].network
+        return self._step_model(step).network

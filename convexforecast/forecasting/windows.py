@@ -15,7 +15,7 @@ from .._validation import check_option, check_positive_int
 from .base import BaseForecaster
 from .transforms import get_transform
 
-__all__ = ["BaseLagForecaster", "lag_matrix", "last_lags", "recursive_forecast"]
+__all__ = ["BaseLagForecaster", "NetworkResultsMixin", "lag_matrix", "last_lags", "recursive_forecast"]
 
 
 def lag_matrix(z: np.ndarray, lags: int, horizon: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -228,3 +228,45 @@ class BaseLagForecaster(BaseForecaster):
                 f"{self.strategy!r} and horizon={self.horizon}. Got {len(models)}."
             )
         self.models_ = models
+
+
+class NetworkResultsMixin:
+    """β and objective accessors of forecasters whose step models are networks.
+
+    Step models (``self.models_``) carry ``beta`` and ``objective`` attributes; the
+    objective is the certified optimum for the convex forecaster and Adam's final value for
+    the Adam forecaster.
+    """
+
+    models_: list
+
+    @property
+    def betas_(self) -> np.ndarray:
+        """β of every step model."""
+        self._check_fitted()
+        return np.array([model.beta for model in self.models_])
+
+    @property
+    def beta_(self) -> float:
+        """β of the first step model."""
+        return float(self.betas_[0])
+
+    @property
+    def objectives_(self) -> np.ndarray:
+        """Training objective of every step model."""
+        self._check_fitted()
+        return np.array([model.objective for model in self.models_])
+
+    @property
+    def objective_(self) -> float:
+        """Sum of the step models' training objectives (the single model's for recursive)."""
+        return float(np.sum(self.objectives_))
+
+    def _step_model(self, step: Any) -> Any:
+        """Step model number ``step`` (1-based), validated."""
+        self._check_fitted()
+        step = check_positive_int("step", step)
+        if step > len(self.models_):
+            raise ValueError(f"`step` must be <= {len(self.models_)} (the number of step "
+                             f"models). Got {step}.")
+        return self.models_[step - 1]
