@@ -52,6 +52,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--lags", type=int, default=10)
     parser.add_argument("--depths", type=int, nargs="+", default=[2, 3, 4])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--convex-beta", default="cv",
+                        help="'cv' (β by forward-chaining CV in every fit) or a fixed number "
+                             "(standardised scale)")
     parser.add_argument("--adam-epochs", type=int, default=2000)
     parser.add_argument("--adam-width", type=int, default=None,
                         help="chains per lag of the Adam net (default: the library's min(2N, 100))")
@@ -81,7 +84,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def build_models(args: argparse.Namespace, y: pd.Series, n_train: int) -> tuple[dict, dict]:
     """The forecasters of the experiment and notes on how β was set."""
     notes: dict[str, str] = {}
-    convex_beta: float | str = 10.0 if args.quick else "cv"
+    convex_beta: float | str = 10.0 if args.quick else (
+        "cv" if args.convex_beta == "cv" else float(args.convex_beta))
+    if convex_beta != "cv" and not args.quick:
+        notes["convex_beta"] = f"β fixed at {convex_beta:g} (standardised scale, no CV)"
     models: dict[str, cf.BaseForecaster] = {}
     for depth in args.depths:
         models[f"convex_d{depth}"] = cf.ConvexARForecaster(lags=args.lags, depth=depth, beta=convex_beta)
