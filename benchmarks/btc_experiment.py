@@ -223,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         f"### Long/flat strategy, {args.cost_bps:g} bps per unit traded, 365 bars/year",
         to_markdown(strategy),
         "### Time per model (seconds, summed over refit tasks)", to_markdown(timings, ".1f"),
-        "### Warnings raised in the main process (warnings inside joblib worker processes are not captured)",
+        "### Warnings (re-raised by `backtest` from every fit, including those in worker processes)",
         to_markdown(warning_counts.rename("count").to_frame()) if len(warning_counts) else "none",
     ]
     report = "\n\n".join(sections) + "\n"
