@@ -240,6 +240,27 @@ def test_worker_warnings_reach_the_caller(n_jobs, tmp_path):
     assert [(w.category, str(w.message)) for w in again] == seen
 
 
+class ChattyNaive(NaiveForecaster):
+    """A random walk whose every fit raises 12 distinct warnings."""
+
+    def _fit(self, values):
+        for k in range(12):
+            warnings.warn(f"message {k}", RuntimeWarning, stacklevel=2)
+        super()._fit(values)
+
+
+def test_warnings_beyond_the_cap_are_summarised():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        backtest({"chatty": ChattyNaive()}, _prices(40), initial_train_size=30, refit=False,
+                 show_progress=False)
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 11
+    assert all(m.endswith(f"message {k}") for k, m in enumerate(messages[:10]))
+    assert messages[10] == "Model 'chatty': 2 more distinct warnings not shown."
+    assert [w.category for w in caught] == [RuntimeWarning] * 10 + [UserWarning]
+
+
 # ------------------------------------------------------------------------ checkpoints
 def test_checkpoint_resume_after_interruption(tmp_path):
     y = _prices(50)
