@@ -90,13 +90,7 @@ class ConvexFit(CertifiedMixin):
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Evaluate the fitted function at new inputs ``X`` of shape (m, d)."""
-        return self.intercept + additive_values(self.features, self.inputs, self.coef, X)
-
-
-def additive_values(features: list[Feature], inputs: np.ndarray, coef: np.ndarray,
-                    X: np.ndarray) -> np.ndarray:
-    """``Σ_i coef_i · features_i(X[:, inputs_i])`` (see :class:`~.additive.AdditiveFunction`)."""
-    return AdditiveFunction(features, inputs, coef)(X)
+        return self.intercept + AdditiveFunction(self.features, self.inputs, self.coef)(X)
 
 
 def make_dictionaries(X: np.ndarray, depth: int, activation: str, negative_slope: float,
@@ -155,7 +149,7 @@ def _finish(X: np.ndarray, y: np.ndarray, features: list[Feature], inputs: np.nd
             new_c += list(c_j)
         features, inputs, coef = _merge(new_f, np.array(new_i, dtype=np.int64),
                                         np.array(new_c, dtype=np.float64))
-    fitted = additive_values(features, inputs, coef, X)
+    fitted = AdditiveFunction(features, inputs, coef)(X)
     intercept = float(y.mean() - fitted.mean())
     resid = y - fitted - intercept
     primal = 0.5 * float(resid @ resid) + beta * float(np.abs(coef).sum())

@@ -53,6 +53,7 @@ from .intervals import add_intervals, check_interval_options
 __all__ = ["BacktestResult", "backtest", "plan_backtest"]
 
 CHECKPOINT_FORMAT_VERSION = 1
+MAX_WARNINGS_PER_MODEL = 10  # distinct warnings re-raised per model (then one summary)
 
 
 # ----------------------------------------------------------------------------- fold plan
@@ -789,8 +790,6 @@ def backtest(
     return _assemble(series, names, blocks, results, plan, settings, config, interval_options)
 
 
-MAX_WARNINGS_PER_MODEL = 10
-
 
 def _warning_category(path: str) -> type[Warning]:
     """The warning class at ``module.QualName`` among loaded modules, else UserWarning.
@@ -813,7 +812,7 @@ def _reemit_warnings(names: list[str], blocks: dict[int, list[_Fold]],
     for i, name in enumerate(names):
         seen: dict[tuple[str, str], list[int]] = {}
         for block, block_folds in blocks.items():
-            for path, message in results[(i, block)].get("warnings", []):
+            for path, message in results[(i, block)]["warnings"]:
                 seen.setdefault((path, message), []).append(block_folds[0].origin)
         for n, ((path, message), origins) in enumerate(seen.items()):
             if n == MAX_WARNINGS_PER_MODEL:
