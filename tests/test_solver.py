@@ -11,7 +11,7 @@ from convexforecast.core.decomposition import decompose, secant_slopes
 from convexforecast.core.dictionaries import build_dictionary
 from convexforecast.core.fit import fit_convex_network, make_dictionaries
 from convexforecast.core.implicit import FormulaDictionary, PairDictionary
-from convexforecast.core.working_set import beta_max, solve_working_set
+from convexforecast.core.working_set import _WorkingSet, beta_max, solve_working_set
 
 
 def _problem(seed: int, n: int, d: int = 1, ties: bool = False, scale: float = 1.0):
@@ -80,6 +80,68 @@ def test_implicit_pricing_equals_materialised(depth):
     assert implicit.n_columns == explicit.shape[1]
     cols = implicit.columns(keys)
     np.testing.assert_allclose(cols.T @ r, vals, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_compiled_pricing_returns_the_strongest_candidates_in_order(seed):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=int(rng.integers(3, 60)))
+    if seed % 2:
+        x = np.round(x, 1)  # ties
+    r = rng.normal(size=x.size)
+    r -= r.mean()
+    dictionary = PairDictionary(x, 3)
+    k = int(rng.integers(1, 40))
+    max_abs, keys, vals = dictionary.price(r, k)
+    explicit = build_dictionary(x, depth=3).matrix
+    assert max_abs == pytest.approx(np.abs(explicit.T @ r).max(), rel=1e-12)
+    assert 1 <= keys.size <= k and np.unique(keys).size == keys.size
+    a, b = dictionary.decode(keys)
+    assert (a < b).all() and (b < dictionary.n_unique).all()
+    np.testing.assert_allclose(dictionary.columns(keys).T @ r, vals, rtol=1e-10, atol=1e-12)
+    assert (np.diff(np.abs(vals)) <= 0).all()  # strongest first
+    assert abs(vals[0]) == pytest.approx(max_abs, rel=1e-12)  # the best pair is always found
+
+
+def test_capped_ramp_columns_match_clip_and_are_column_major():
+    x = np.random.default_rng(0).normal(size=50)
+    dictionary = PairDictionary(x, 3)
+    keys = np.array([0 * 50 + 49, 3 * 50 + 7, 10 * 50 + 40])
+    a, b = dictionary.decode(keys)
+    expected = np.clip(x[:, None] - dictionary.u[a], 0.0, dictionary.u[b] - dictionary.u[a])
+    cols = dictionary.columns(keys)
+    np.testing.assert_array_equal(cols, expected)
+    assert cols.flags.f_contiguous
+
+
+def test_working_set_buffers_stay_consistent_through_updates():
+    X, _ = _problem(11, 40, 3)
+    dicts = make_dictionaries(X, 3, "relu", 0.01, None)
+    rng = np.random.default_rng(1)
+    ws = _WorkingSet(X.shape[0], capacity=2)  # forces several buffer growths
+    for _ in range(6):
+        keep = rng.random(ws.keys.size) < 0.6
+        inputs = rng.integers(0, 3, 7)
+        keys = rng.integers(1, 30, 7)  # keys 0·N + b: the pairs (0, b), valid columns
+        fresh = ~np.isin(inputs * 10_000 + keys, ws.inputs[keep] * 10_000 + ws.keys[keep])
+        _, first = np.unique(inputs * 10_000 + keys, return_index=True)
+        fresh &= np.isin(np.arange(7), first)
+        coef = rng.normal(size=7)
+        before = dict(zip(zip(ws.inputs[keep].tolist(), ws.keys[keep].tolist(), strict=True),
+                          ws.coef[keep], strict=True))
+        ws.update(keep, inputs[fresh], keys[fresh], dicts, new_coef=coef[fresh])
+        expected = np.column_stack([dicts[i].columns(np.array([k]))[:, 0]
+                                    for i, k in zip(ws.inputs, ws.keys, strict=True)])
+        expected -= expected.mean(axis=0)
+        np.testing.assert_allclose(ws.cols, expected, atol=1e-12)
+        np.testing.assert_allclose(ws.gram, expected.T @ expected, atol=1e-10)
+        assert (np.diff(ws.inputs[ws.inputs.size - int(fresh.sum()):]) >= 0).all()
+        after = dict(zip(zip(ws.inputs.tolist(), ws.keys.tolist(), strict=True), ws.coef,
+                         strict=True))
+        for pair, value in before.items():
+            assert after[pair] == value
+        for i, k, c in zip(inputs[fresh], keys[fresh], coef[fresh], strict=True):
+            assert after[(int(i), int(k))] == c
 
 
 @pytest.mark.parametrize("activation", ["leaky_relu", "abs", "sign", "threshold"])

@@ -192,6 +192,7 @@ def fit_convex_network(X: np.ndarray, y: np.ndarray, *, depth: int, activation: 
                        max_switches: int | None = None,
                        dictionaries: list[LagDictionary] | None = None,
                        warm_start: WorkingSetSolution | None = None,
+                       beta_maximum: float | None = None,
                        ) -> tuple[ConvexFit, WorkingSetSolution | None]:
     """Solve the additive network Lasso and return a certified, canonical solution.
 
@@ -209,8 +210,8 @@ def fit_convex_network(X: np.ndarray, y: np.ndarray, *, depth: int, activation: 
         ``"auto"`` is ``"fast"``.
     tol : float
         Target relative duality gap of the fast solver.
-    dictionaries, warm_start
-        Reuse implicit dictionaries and a previous solution (β paths).
+    dictionaries, warm_start, beta_maximum
+        Reuse implicit dictionaries, a previous solution and ``β_max`` of ``y`` (β paths).
 
     Returns
     -------
@@ -221,7 +222,7 @@ def fit_convex_network(X: np.ndarray, y: np.ndarray, *, depth: int, activation: 
     if solver in ("auto", "fast"):
         dictionaries = dictionaries or make_dictionaries(X, depth, activation, negative_slope,
                                                          max_switches)
-        bmax = beta_max(dictionaries, y)
+        bmax = beta_max(dictionaries, y) if beta_maximum is None else beta_maximum
         small = sum(d.n_columns for d in dictionaries) * len(y) <= FALLBACK_ENTRIES
         use_reference = beta <= TINY_BETA or beta <= TINY_BETA * bmax or (
             small and beta <= NEAR_INTERPOLATION * bmax)

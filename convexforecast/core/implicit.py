@@ -27,8 +27,21 @@ Column keys are integers local to a :class:`LagDictionary`.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from convexforecast.core.features import Feature
+
+
+@njit(cache=True)
+def _capped_ramp_columns(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """``clip(x − lo_k, 0, hi_k − lo_k)`` for every k, as a Fortran-ordered (n, k) array."""
+    out = np.empty((lo.shape[0], x.shape[0])).T
+    for k in range(lo.shape[0]):
+        width = hi[k] - lo[k]
+        for i in range(x.shape[0]):
+            v = x[i] - lo[k]
+            out[i, k] = 0.0 if v < 0.0 else (width if v > width else v)
+    return out
 
 
 class LagDictionary:
@@ -79,6 +92,48 @@ def _top_k(values: np.ndarray, k: int) -> np.ndarray:
     return idx[order]
 
 
+@njit(cache=True)
+def _capped_ramp_prices(inverse: np.ndarray, u: np.ndarray, r: np.ndarray,
+                        k: int) -> tuple[float, np.ndarray, np.ndarray]:
+    """Depth ≥ 3 pricing in one pass: ``max |c_a − c_b|`` and the top-k pairs.
+
+    Candidate ends are the ``⌈√(2k)⌉ + 2`` strongest local maxima and minima of ``c``, so
+    that the k pairs spread over distinct bumps of the residual instead of near-duplicates;
+    ties are broken by key, so the result is deterministic.
+    """
+    n = u.shape[0]
+    agg = np.zeros(n)
+    for i in range(r.shape[0]):
+        agg[inverse[i]] += r[i]
+    c = np.empty(n)
+    s0, s1 = 0.0, 0.0
+    for j in range(n - 1, -1, -1):
+        s0 += agg[j]
+        s1 += agg[j] * u[j]
+        c[j] = s1 - u[j] * s0
+    max_abs = c.max() - c.min()
+    m = min(n, int(np.ceil(np.sqrt(2.0 * k))) + 2)
+    peaks, troughs = [], []
+    for j in range(n):
+        left, right = c[j - 1] if j > 0 else c[j], c[j + 1] if j < n - 1 else c[j]
+        if c[j] >= left and c[j] >= right:
+            peaks.append(j)
+        if c[j] <= left and c[j] <= right:
+            troughs.append(j)
+    high, low = np.array(peaks), np.array(troughs)
+    high = high[np.argsort(-c[high], kind="mergesort")[:m]]
+    low = low[np.argsort(c[low], kind="mergesort")[:m]]
+    pairs = []
+    for i in high:
+        for j in low:
+            if i != j:
+                pairs.append(min(i, j) * n + max(i, j))
+    keys = np.unique(np.array(pairs, dtype=np.int64))
+    vals = c[keys // n] - c[keys % n]
+    top = np.argsort(-np.abs(vals), kind="mergesort")[:k]
+    return max_abs, keys[top], vals[top]
+
+
 class PairDictionary(LagDictionary):
     """ReLU ramps (depth 2) or ramps and capped ramps (depth 3, 4) on one input column."""
 
@@ -102,37 +157,18 @@ class PairDictionary(LagDictionary):
         return keys // self.n_unique, keys % self.n_unique
 
     def price(self, r: np.ndarray, k: int) -> tuple[float, np.ndarray, np.ndarray]:
-        c, _ = self.ramp_correlations(r)
-        n = self.n_unique
         if self.depth == 2:
+            c, _ = self.ramp_correlations(r)
             a, b = self.decode(self._keys)
             vals = c[a] - c[b]
             top = _top_k(vals, k)
             return float(np.abs(vals).max()), self._keys[top], vals[top]
-        max_abs = float(c.max() - c.min())
-        # candidate ends: the strongest local maxima and minima of c, so that the k pairs
-        # are spread over distinct bumps of the residual instead of near-duplicates
-        m = min(n, int(np.ceil(np.sqrt(2.0 * k))) + 2)
-        padded = np.concatenate([[-np.inf], c, [-np.inf]])
-        peaks = np.flatnonzero((c >= padded[:-2]) & (c >= padded[2:]))
-        padded = np.concatenate([[np.inf], c, [np.inf]])
-        troughs = np.flatnonzero((c <= padded[:-2]) & (c <= padded[2:]))
-        high = peaks[np.argsort(-c[peaks], kind="stable")[:m]]
-        low = troughs[np.argsort(c[troughs], kind="stable")[:m]]
-        i, j = np.meshgrid(high, low, indexing="ij")
-        i, j = i.ravel(), j.ravel()
-        keep = i != j
-        a, b = np.minimum(i[keep], j[keep]), np.maximum(i[keep], j[keep])
-        keys = np.unique(a * n + b)
-        a, b = self.decode(keys)
-        vals = c[a] - c[b]
-        top = _top_k(vals, k)
-        return max_abs, keys[top], vals[top]
+        max_abs, keys, vals = _capped_ramp_prices(self.inverse, self.u, r, k)
+        return float(max_abs), keys, vals
 
     def columns(self, keys: np.ndarray) -> np.ndarray:
         a, b = self.decode(keys)
-        lo, hi = self.u[a], self.u[b]
-        return np.clip(self.x[:, None] - lo[None, :], 0.0, (hi - lo)[None, :])
+        return _capped_ramp_columns(self.x, self.u[a], self.u[b])
 
     def features(self, keys: np.ndarray) -> tuple[list[Feature], np.ndarray]:
         a, b = self.decode(keys)

@@ -34,10 +34,11 @@ def lasso_path(X: np.ndarray, y: np.ndarray, betas: np.ndarray, **options) -> li
     dictionaries = make_dictionaries(X, options["depth"], options["activation"],
                                      options.get("negative_slope", 0.01),
                                      options.get("max_switches"))
+    bmax = beta_max(dictionaries, y) if options.get("solver", "auto") != "cvxpy" else None
     fits, raw = [], None
     for beta in betas:
         fit, new_raw = fit_convex_network(X, y, beta=float(beta), dictionaries=dictionaries,
-                                          warm_start=raw, **options)
+                                          warm_start=raw, beta_maximum=bmax, **options)
         raw = new_raw if new_raw is not None else raw
         fits.append(fit)
     return fits

@@ -155,39 +155,76 @@ def _feature_sign(G: np.ndarray, q: np.ndarray, beta: float, z: np.ndarray,
 
 
 class _WorkingSet:
-    """Centred working-set columns with an incrementally maintained Gram matrix."""
+    """Centred working-set columns with an incrementally maintained Gram matrix.
 
-    def __init__(self, n: int) -> None:
+    Columns and Gram matrix live in preallocated buffers (columns Fortran-ordered) that
+    grow geometrically; updates compact the kept columns and append new ones in place.
+    """
+
+    def __init__(self, n: int, capacity: int = 64) -> None:
         self.inputs = np.empty(0, dtype=np.int64)
         self.keys = np.empty(0, dtype=np.int64)
-        self.cols = np.empty((n, 0))
         self.means = np.empty(0)
-        self.gram = np.empty((0, 0))
         self.coef = np.empty(0)
+        self._cols = np.empty((n, capacity), order="F")
+        self._gram = np.empty((capacity, capacity))
+
+    @property
+    def cols(self) -> np.ndarray:
+        return self._cols[:, :self.keys.shape[0]]
+
+    @property
+    def gram(self) -> np.ndarray:
+        size = self.keys.shape[0]
+        return self._gram[:size, :size]
 
     def position(self) -> dict[tuple[int, int], int]:
         return {(int(i), int(k)): p for p, (i, k) in enumerate(zip(self.inputs, self.keys, strict=True))}
 
+    def _reserve(self, size: int) -> None:
+        capacity = self._gram.shape[0]
+        if size <= capacity:
+            return
+        capacity = max(size, 2 * capacity)
+        cols = np.empty((self._cols.shape[0], capacity), order="F")
+        gram = np.empty((capacity, capacity))
+        old = self.keys.shape[0]
+        cols[:, :old] = self._cols[:, :old]
+        gram[:old, :old] = self._gram[:old, :old]
+        self._cols, self._gram = cols, gram
+
     def update(self, keep: np.ndarray, new_inputs: np.ndarray, new_keys: np.ndarray,
-               dictionaries: list[LagDictionary]) -> None:
-        """Keep the columns ``keep`` (boolean) and append new (input, key) columns."""
-        cols = self.cols[:, keep]
-        gram = self.gram[np.ix_(keep, keep)]
-        blocks = [dictionaries[i].columns(new_keys[new_inputs == i]) for i in np.unique(new_inputs)]
-        order = np.concatenate([np.flatnonzero(new_inputs == i) for i in np.unique(new_inputs)]) \
-            if len(new_inputs) else np.empty(0, dtype=np.int64)
-        new_cols = np.empty((cols.shape[0], len(new_keys)))
-        if len(new_keys):
-            new_cols[:, order] = np.hstack(blocks)
+               dictionaries: list[LagDictionary], new_coef: np.ndarray | None = None) -> None:
+        """Keep the columns ``keep`` (boolean) and append new (input, key) columns.
+
+        New columns are appended grouped by input (stable within an input), with
+        coefficients ``new_coef`` (default zero).
+        """
+        kept = np.flatnonzero(keep)
+        m, k = kept.shape[0], new_keys.shape[0]
+        if m < self.keys.shape[0]:
+            self._cols[:, :m] = self._cols[:, kept]
+            self._gram[:m, :m] = self._gram[np.ix_(kept, kept)]
+        order = np.argsort(new_inputs, kind="stable")
+        new_inputs, new_keys = new_inputs[order], new_keys[order]
+        new_coef = np.zeros(k) if new_coef is None else new_coef[order]
+        self._reserve(m + k)
+        start = m
+        for i in np.unique(new_inputs):
+            block = new_keys[new_inputs == i]
+            self._cols[:, start:start + block.shape[0]] = dictionaries[i].columns(block)
+            start += block.shape[0]
+        new_cols = self._cols[:, m:m + k]
         new_means = new_cols.mean(axis=0)
         new_cols -= new_means
-        cross = cols.T @ new_cols
-        self.gram = np.block([[gram, cross], [cross.T, new_cols.T @ new_cols]])
-        self.cols = np.hstack([cols, new_cols])
-        self.means = np.concatenate([self.means[keep], new_means])
-        self.inputs = np.concatenate([self.inputs[keep], new_inputs])
-        self.keys = np.concatenate([self.keys[keep], new_keys])
-        self.coef = np.concatenate([self.coef[keep], np.zeros(len(new_keys))])
+        cross = self._cols[:, :m].T @ new_cols
+        self._gram[:m, m:m + k] = cross
+        self._gram[m:m + k, :m] = cross.T
+        self._gram[m:m + k, m:m + k] = new_cols.T @ new_cols
+        self.means = np.concatenate([self.means[kept], new_means])
+        self.inputs = np.concatenate([self.inputs[kept], new_inputs])
+        self.keys = np.concatenate([self.keys[kept], new_keys])
+        self.coef = np.concatenate([self.coef[kept], new_coef])
 
 
 def price_all(dictionaries: list[LagDictionary], r: np.ndarray,
@@ -239,9 +276,8 @@ def solve_working_set(dictionaries: list[LagDictionary], y: np.ndarray, beta: fl
     y_c = y - y_mean
     ws = _WorkingSet(y.shape[0])
     if warm_start is not None and len(warm_start.keys):
-        ws.update(np.zeros(0, dtype=bool), warm_start.inputs.copy(), warm_start.keys.copy(),
-                  dictionaries)
-        ws.coef = warm_start.coef.copy()
+        ws.update(np.zeros(0, dtype=bool), warm_start.inputs, warm_start.keys, dictionaries,
+                  new_coef=warm_start.coef)
         r = y_c - ws.cols @ ws.coef
     else:
         r = y_c.copy()
@@ -250,7 +286,7 @@ def solve_working_set(dictionaries: list[LagDictionary], y: np.ndarray, beta: fl
     n_iter = 0
     for n_iter in range(1, max_iter + 1):  # noqa: B007 - reported after the loop
         support = np.count_nonzero(ws.coef)
-        k = max(initial_size, 2 * support)
+        k = max(initial_size, support)
         max_abs, c_inputs, c_keys, c_vals = price_all(dictionaries, r, k)
         primal = 0.5 * float(r @ r) + beta * float(np.abs(ws.coef).sum())
         best_dual = max(best_dual, dual_objective(y_c, r, max_abs, beta))
