@@ -33,15 +33,25 @@ from convexforecast.core.features import Feature
 
 
 @njit(cache=True)
-def _capped_ramp_columns(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """``clip(x − lo_k, 0, hi_k − lo_k)`` for every k, as a Fortran-ordered (n, k) array."""
-    out = np.empty((lo.shape[0], x.shape[0])).T
+def _fill_capped_ramps(x: np.ndarray, lo: np.ndarray, hi: np.ndarray, out: np.ndarray,
+                       centre: bool) -> np.ndarray:
+    """Write ``clip(x − lo_k, 0, hi_k − lo_k)`` into column k of ``out``; return the means.
+
+    With ``centre`` the columns are centred in place (their means subtracted).
+    """
+    n = x.shape[0]
+    means = np.empty(lo.shape[0])
     for k in range(lo.shape[0]):
-        width = hi[k] - lo[k]
-        for i in range(x.shape[0]):
-            v = x[i] - lo[k]
-            out[i, k] = 0.0 if v < 0.0 else (width if v > width else v)
-    return out
+        width, total = hi[k] - lo[k], 0.0
+        for i in range(n):
+            v = min(max(x[i] - lo[k], 0.0), width)
+            out[i, k] = v
+            total += v
+        means[k] = total / n
+        if centre:
+            for i in range(n):
+                out[i, k] -= means[k]
+    return means
 
 
 class LagDictionary:
@@ -74,6 +84,13 @@ class LagDictionary:
     def columns(self, keys: np.ndarray) -> np.ndarray:
         """Column values at the rows, shape (n, len(keys))."""
         raise NotImplementedError
+
+    def centred_columns(self, keys: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Write the centred columns of ``keys`` into ``out`` (n, len(keys)); return their means."""
+        out[:] = self.columns(keys)
+        means = out.mean(axis=0)
+        out -= means
+        return means
 
     def features(self, keys: np.ndarray) -> tuple[list[Feature], np.ndarray]:
         """Representative features of ``keys`` and signs s with ``column = s·feature + const``."""
@@ -168,7 +185,13 @@ class PairDictionary(LagDictionary):
 
     def columns(self, keys: np.ndarray) -> np.ndarray:
         a, b = self.decode(keys)
-        return _capped_ramp_columns(self.x, self.u[a], self.u[b])
+        out = np.empty((len(a), self.x.shape[0])).T
+        _fill_capped_ramps(self.x, self.u[a], self.u[b], out, False)
+        return out
+
+    def centred_columns(self, keys: np.ndarray, out: np.ndarray) -> np.ndarray:
+        a, b = self.decode(keys)
+        return _fill_capped_ramps(self.x, self.u[a], self.u[b], out, True)
 
     def features(self, keys: np.ndarray) -> tuple[list[Feature], np.ndarray]:
         a, b = self.decode(keys)

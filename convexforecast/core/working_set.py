@@ -178,8 +178,9 @@ class _WorkingSet:
         size = self.keys.shape[0]
         return self._gram[:size, :size]
 
-    def position(self) -> dict[tuple[int, int], int]:
-        return {(int(i), int(k)): p for p, (i, k) in enumerate(zip(self.inputs, self.keys, strict=True))}
+    def codes(self) -> np.ndarray:
+        """One integer per column, ``input · 2⁴⁰ + key`` (see :func:`_codes`)."""
+        return _codes(self.inputs, self.keys)
 
     def _reserve(self, size: int) -> None:
         capacity = self._gram.shape[0]
@@ -202,21 +203,23 @@ class _WorkingSet:
         """
         kept = np.flatnonzero(keep)
         m, k = kept.shape[0], new_keys.shape[0]
-        if m < self.keys.shape[0]:
-            self._cols[:, :m] = self._cols[:, kept]
-            self._gram[:m, :m] = self._gram[np.ix_(kept, kept)]
+        moved = int(np.argmin(kept == np.arange(m))) if m and kept[-1] != m - 1 else m
+        if moved < m:  # compact: columns before ``moved`` are already in place
+            tail = kept[moved:]
+            self._cols[:, moved:m] = self._cols[:, tail]
+            self._gram[moved:m, :m] = self._gram[np.ix_(tail, kept)]
+            self._gram[:moved, moved:m] = self._gram[:moved, tail]
         order = np.argsort(new_inputs, kind="stable")
         new_inputs, new_keys = new_inputs[order], new_keys[order]
         new_coef = np.zeros(k) if new_coef is None else new_coef[order]
         self._reserve(m + k)
-        start = m
-        for i in np.unique(new_inputs):
-            block = new_keys[new_inputs == i]
-            self._cols[:, start:start + block.shape[0]] = dictionaries[i].columns(block)
-            start += block.shape[0]
+        new_means = np.empty(k)
+        bounds = np.searchsorted(new_inputs, np.arange(len(dictionaries) + 1)) + m
+        for i in np.flatnonzero(np.diff(bounds)):
+            lo, hi = bounds[i], bounds[i + 1]
+            new_means[lo - m:hi - m] = dictionaries[i].centred_columns(new_keys[lo - m:hi - m],
+                                                                      self._cols[:, lo:hi])
         new_cols = self._cols[:, m:m + k]
-        new_means = new_cols.mean(axis=0)
-        new_cols -= new_means
         cross = self._cols[:, :m].T @ new_cols
         self._gram[:m, m:m + k] = cross
         self._gram[m:m + k, :m] = cross.T
@@ -225,6 +228,11 @@ class _WorkingSet:
         self.inputs = np.concatenate([self.inputs[kept], new_inputs])
         self.keys = np.concatenate([self.keys[kept], new_keys])
         self.coef = np.concatenate([self.coef[kept], new_coef])
+
+
+def _codes(inputs: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Unique integer per (input, key) pair: keys are below 2⁴⁰ (N² for N < 10⁶ points)."""
+    return (inputs.astype(np.int64) << 40) + keys
 
 
 def price_all(dictionaries: list[LagDictionary], r: np.ndarray,
@@ -298,9 +306,7 @@ def solve_working_set(dictionaries: list[LagDictionary], y: np.ndarray, beta: fl
             best_gap = primal - best_dual
         if stalled >= 15:
             break  # the restricted solves cycle (near-interpolation): let the caller decide
-        known = ws.position()
-        fresh = np.array([(int(i), int(kk)) not in known for i, kk in zip(c_inputs, c_keys,
-                                                                          strict=True)], dtype=bool)
+        fresh = ~np.isin(_codes(c_inputs, c_keys), ws.codes())
         viol = fresh & (np.abs(c_vals) > beta)
         order = np.flatnonzero(viol)[np.argsort(-np.abs(c_vals[viol]), kind="stable")]
         order = order[:k]
