@@ -14,9 +14,10 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from convexforecast.core.dictionaries import SUPPORTED_DEPTHS
-from convexforecast.core.fit import SOLVERS, fit_convex_network
+from convexforecast.core.fit import SOLVERS, fit_convex_network, make_dictionaries
 from convexforecast.core.network import ChainNetwork, network_from_lasso
 from convexforecast.core.path import cross_validate_beta
+from convexforecast.core.working_set import PortableSolution
 
 
 class ConvexNetRegressor(RegressorMixin, BaseEstimator):
@@ -54,6 +55,12 @@ class ConvexNetRegressor(RegressorMixin, BaseEstimator):
         Sign/threshold at depth ≥ 3: maximum number of switches per feature.
     cv, n_betas, beta_min_ratio, one_standard_error
         Cross-validation settings used when ``beta="cv"``.
+    warm_start : bool
+        Start a new ``fit`` from the previous one's solutions (every cross-validation point
+        and the final fit), carried over by training row: made for refits on a growing
+        window of the same series, where it roughly halves the time of a β-CV fit. Every
+        solve still meets ``tol``, so the result equals a cold fit's up to that tolerance
+        (ReLU only; other activations start cold).
 
     Attributes
     ----------
@@ -88,7 +95,7 @@ class ConvexNetRegressor(RegressorMixin, BaseEstimator):
                  solver: str = "auto", tol: float = 1e-6, max_iter: int = 500,
                  negative_slope: float = 0.01, max_switches: int | None = None, cv: int = 5,
                  n_betas: int = 20, beta_min_ratio: float = 1e-2,
-                 one_standard_error: bool = False) -> None:
+                 one_standard_error: bool = False, warm_start: bool = False) -> None:
         self.depth = depth
         self.activation = activation
         self.beta = beta
@@ -101,6 +108,7 @@ class ConvexNetRegressor(RegressorMixin, BaseEstimator):
         self.n_betas = n_betas
         self.beta_min_ratio = beta_min_ratio
         self.one_standard_error = one_standard_error
+        self.warm_start = warm_start
 
     def _check_params(self) -> None:
         if self.activation not in SUPPORTED_DEPTHS:
@@ -127,6 +135,8 @@ class ConvexNetRegressor(RegressorMixin, BaseEstimator):
                                  f"Got {value!r}.")
         if not (isinstance(self.beta_min_ratio, numbers.Real) and 0 < self.beta_min_ratio < 1):
             raise ValueError(f"`beta_min_ratio` must be in (0, 1). Got {self.beta_min_ratio!r}.")
+        if not isinstance(self.warm_start, bool | np.bool_):
+            raise ValueError(f"`warm_start` must be True or False. Got {self.warm_start!r}.")
 
     def _options(self) -> dict:
         return {"depth": self.depth, "activation": self.activation, "solver": self.solver,
@@ -152,6 +162,7 @@ class ConvexNetRegressor(RegressorMixin, BaseEstimator):
                 raise ValueError(f"`X` must have at least 2 distinct values in every column. "
                                  f"Got {np.unique(X[:, j]).size} in column {j}.")
         options = self._options()
+        result = None
         if self.beta == "cv":
             n_folds = min(self.cv, X.shape[0] - 1)
             if X.shape[0] < 2 * (n_folds + 1):
@@ -159,12 +170,20 @@ class ConvexNetRegressor(RegressorMixin, BaseEstimator):
                                  f" Got {X.shape[0]}.")
             result = cross_validate_beta(X, y, n_folds=n_folds, n_betas=self.n_betas,
                                          min_ratio=self.beta_min_ratio,
-                                         one_standard_error=self.one_standard_error, **options)
+                                         one_standard_error=self.one_standard_error,
+                                         warm_start=self._previous("cv"), **options)
             self.cv_results_ = result.as_dict()
             self.beta_ = result.best_beta
         else:
             self.beta_ = float(self.beta)
-        fit, _ = fit_convex_network(X, y, beta=self.beta_, **options)
+        dictionaries = make_dictionaries(X, self.depth, self.activation, self.negative_slope,
+                                         self.max_switches) if self.solver != "cvxpy" else None
+        final = self._previous("final")
+        fit, raw = fit_convex_network(
+            X, y, beta=self.beta_, dictionaries=dictionaries,
+            warm_start=None if final is None else final.start(dictionaries), **options)
+        self._warm = {"cv": result, "final": PortableSolution.from_solution(raw, dictionaries)} \
+            if self.warm_start else None
         self.fit_ = fit
         self.features_ = fit.features
         self.feature_inputs_ = fit.inputs
@@ -178,6 +197,11 @@ class ConvexNetRegressor(RegressorMixin, BaseEstimator):
         self.n_iter_ = fit.n_iter
         self.solver_ = fit.solver
         return self
+
+    def _previous(self, name: str):
+        """The previous fit's warm-start state ``name`` (with ``warm_start``), else None."""
+        warm = getattr(self, "_warm", None) if self.warm_start else None
+        return None if warm is None else warm[name]
 
     def predict(self, X) -> np.ndarray:
         """Network output at ``X`` (on or off the training points)."""
@@ -225,7 +249,8 @@ class ConvexNetCV(ConvexNetRegressor):
     def __init__(self, depth: int = 2, activation: str = "relu", solver: str = "auto",
                  tol: float = 1e-6, max_iter: int = 500, negative_slope: float = 0.01,
                  max_switches: int | None = None, cv: int = 5, n_betas: int = 20,
-                 beta_min_ratio: float = 1e-2, one_standard_error: bool = False) -> None:
+                 beta_min_ratio: float = 1e-2, one_standard_error: bool = False,
+                 warm_start: bool = False) -> None:
         self.depth = depth
         self.activation = activation
         self.solver = solver
@@ -237,3 +262,4 @@ class ConvexNetCV(ConvexNetRegressor):
         self.n_betas = n_betas
         self.beta_min_ratio = beta_min_ratio
         self.one_standard_error = one_standard_error
+        self.warm_start = warm_start

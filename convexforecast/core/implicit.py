@@ -85,6 +85,14 @@ class LagDictionary:
         """Column values at the rows, shape (n, len(keys))."""
         raise NotImplementedError
 
+    def key_rows(self, keys: np.ndarray) -> np.ndarray | None:
+        """A portable form of ``keys`` for warm starts on other data (None: not supported)."""
+        return None
+
+    def keys_from_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Inverse of :meth:`key_rows` on this dictionary's data: keys and a validity mask."""
+        raise NotImplementedError
+
     def centred_columns(self, keys: np.ndarray, out: np.ndarray) -> np.ndarray:
         """Write the centred columns of ``keys`` into ``out`` (n, len(keys)); return their means."""
         out[:] = self.columns(keys)
@@ -172,6 +180,32 @@ class PairDictionary(LagDictionary):
         """Pair indices (a, b) of keys ``a·N + b``."""
         keys = np.asarray(keys, dtype=np.int64)
         return keys // self.n_unique, keys % self.n_unique
+
+    def key_rows(self, keys: np.ndarray) -> np.ndarray:
+        """The rows ``(i, j)`` where the pair's ends ``u_a, u_b`` first occur, shape (k, 2).
+
+        Rows identify kinks across refits of a growing window even when the data are
+        re-standardised (:meth:`keys_from_rows` maps them back on the new data).
+        """
+        first = np.empty(self.n_unique, dtype=np.int64)
+        first[self.inverse[::-1]] = np.arange(self.inverse.shape[0] - 1, -1, -1)
+        a, b = self.decode(keys)
+        return np.column_stack([first[a], first[b]])
+
+    def keys_from_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Keys of the capped ramps between the values at ``rows`` here, and which are valid.
+
+        A pair is invalid when a row is beyond this data or both rows hold the same value;
+        at depth 2 only pairs with an end at an extreme point are columns.
+        """
+        n_rows = self.inverse.shape[0]
+        inside = (rows < n_rows).all(axis=1)
+        ends = self.inverse[np.where(inside[:, None], rows, 0)]
+        a, b = ends.min(axis=1), ends.max(axis=1)
+        valid = inside & (a < b)
+        if self.depth == 2:
+            valid &= (a == 0) | (b == self.n_unique - 1)
+        return a * self.n_unique + b, valid
 
     def price(self, r: np.ndarray, k: int) -> tuple[float, np.ndarray, np.ndarray]:
         if self.depth == 2:

@@ -5,6 +5,12 @@ The grid is geometric from ``β_max = ‖A_cᵀ(y − ȳ)‖_∞`` (the smallest
 forward-chaining time-series splits (scikit-learn's ``TimeSeriesSplit``: every validation
 block comes after its training block, never shuffled); each fold builds its own
 dictionaries from its training rows only.
+
+A cross-validation can also start from a previous one (``warm_start``, e.g. the last refit
+of a growing window): point (fold, β) then starts from the previous (fold, β) solution,
+carried over by training row (:class:`~convexforecast.core.working_set.PortableSolution`).
+Every point is still solved to the same certified tolerance, so only the round-off and the
+time change.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from convexforecast.core.fit import (
     make_dictionaries,
     single_threaded_blas,
 )
-from convexforecast.core.working_set import beta_max
+from convexforecast.core.working_set import PortableSolution, beta_max
 
 
 def beta_grid(beta_maximum: float, n_betas: int, min_ratio: float) -> np.ndarray:
@@ -28,20 +34,32 @@ def beta_grid(beta_maximum: float, n_betas: int, min_ratio: float) -> np.ndarray
     return beta_maximum * np.geomspace(1.0, min_ratio, n_betas)
 
 
-@single_threaded_blas
-def lasso_path(X: np.ndarray, y: np.ndarray, betas: np.ndarray, **options) -> list[ConvexFit]:
-    """Certified solutions along a decreasing β grid, each warm-started from the last."""
+def _solve_path(X: np.ndarray, y: np.ndarray, betas: np.ndarray,
+                starts: list[PortableSolution | None] | None, options: dict,
+                ) -> tuple[list[ConvexFit], list[PortableSolution | None]]:
+    """Fits along ``betas`` and their portable forms; point b starts from ``starts[b]`` if
+    given, else from point b − 1."""
     dictionaries = make_dictionaries(X, options["depth"], options["activation"],
                                      options.get("negative_slope", 0.01),
                                      options.get("max_switches"))
     bmax = beta_max(dictionaries, y) if options.get("solver", "auto") != "cvxpy" else None
-    fits, raw = [], None
-    for beta in betas:
+    fits, portables, raw = [], [], None
+    for b, beta in enumerate(betas):
+        start = raw
+        if starts is not None and starts[b] is not None:
+            start = starts[b].start(dictionaries)
         fit, new_raw = fit_convex_network(X, y, beta=float(beta), dictionaries=dictionaries,
-                                          warm_start=raw, beta_maximum=bmax, **options)
+                                          warm_start=start, beta_maximum=bmax, **options)
         raw = new_raw if new_raw is not None else raw
         fits.append(fit)
-    return fits
+        portables.append(PortableSolution.from_solution(new_raw, dictionaries))
+    return fits, portables
+
+
+@single_threaded_blas
+def lasso_path(X: np.ndarray, y: np.ndarray, betas: np.ndarray, **options) -> list[ConvexFit]:
+    """Certified solutions along a decreasing β grid, each warm-started from the last."""
+    return _solve_path(X, y, betas, None, options)[0]
 
 
 @dataclass
@@ -59,6 +77,9 @@ class CVResult:
     best_beta : float
         β with the least mean MSE, or with ``one_standard_error`` the largest β whose mean
         MSE is within one standard error of that minimum.
+    solutions : list of list of PortableSolution or None
+        Per fold and β, the solution in portable form (the ``warm_start`` of a later
+        cross-validation); None for routes without one.
     """
 
     betas: np.ndarray
@@ -66,6 +87,7 @@ class CVResult:
     mean_mse: np.ndarray
     std_error: np.ndarray
     best_beta: float
+    solutions: list[list[PortableSolution | None]] | None = None
 
     def as_dict(self) -> dict:
         return {"betas": self.betas, "fold_mse": self.fold_mse, "mean_mse": self.mean_mse,
@@ -75,11 +97,12 @@ class CVResult:
 @single_threaded_blas
 def cross_validate_beta(X: np.ndarray, y: np.ndarray, *, n_folds: int = 5, n_betas: int = 20,
                         min_ratio: float = 1e-3, one_standard_error: bool = False,
-                        **options) -> CVResult:
+                        warm_start: CVResult | None = None, **options) -> CVResult:
     """Choose β by forward-chaining cross-validation over a warm-started path.
 
     The grid is built from the β_max of the *full* training data passed in; each fold's
-    path is fitted on that fold's training rows only.
+    path is fitted on that fold's training rows only. ``warm_start``: a previous result on
+    a shorter window of the same series, whose (fold, β) solutions start this one's.
     """
     dictionaries = make_dictionaries(X, options["depth"], options["activation"],
                                      options.get("negative_slope", 0.01),
@@ -87,8 +110,15 @@ def cross_validate_beta(X: np.ndarray, y: np.ndarray, *, n_folds: int = 5, n_bet
     betas = beta_grid(beta_max(dictionaries, y), n_betas, min_ratio)
     splitter = TimeSeriesSplit(n_splits=n_folds)
     fold_mse = np.empty((n_folds, n_betas))
+    previous = None
+    if warm_start is not None and warm_start.solutions is not None \
+            and warm_start.fold_mse.shape == fold_mse.shape:
+        previous = warm_start.solutions
+    solutions = []
     for f, (train, test) in enumerate(splitter.split(X)):
-        fits = lasso_path(X[train], y[train], betas, **options)
+        fits, portables = _solve_path(X[train], y[train], betas,
+                                      None if previous is None else previous[f], options)
+        solutions.append(portables)
         for b, fit in enumerate(fits):
             err = fit.predict(X[test]) - y[test]
             fold_mse[f, b] = float(err @ err) / len(test)
@@ -97,4 +127,4 @@ def cross_validate_beta(X: np.ndarray, y: np.ndarray, *, n_folds: int = 5, n_bet
     best = int(np.argmin(mean))
     if one_standard_error:
         best = int(np.flatnonzero(mean <= mean[best] + se[best])[0])
-    return CVResult(betas, fold_mse, mean, se, float(betas[best]))
+    return CVResult(betas, fold_mse, mean, se, float(betas[best]), solutions)

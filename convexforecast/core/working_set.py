@@ -41,6 +41,50 @@ class WorkingSetSolution(CertifiedMixin):
     converged: bool = True
 
 
+@dataclass
+class PortableSolution:
+    """A working-set solution in data-independent form, to warm-start a fit on other data.
+
+    ``rows[i]`` locates the kinks of column i by the training rows where they occur
+    (:meth:`~convexforecast.core.implicit.LagDictionary.key_rows`), so a refit on a longer
+    window of the same series can start from it.
+    """
+
+    inputs: np.ndarray
+    rows: np.ndarray
+    coef: np.ndarray
+
+    @classmethod
+    def from_solution(cls, solution: WorkingSetSolution | None,
+                      dictionaries: list[LagDictionary]) -> PortableSolution | None:
+        """The portable form, or None without a solution or for unsupported dictionaries."""
+        if solution is None:
+            return None
+        rows = np.empty((solution.keys.shape[0], 2), dtype=np.int64)
+        for i in np.unique(solution.inputs):
+            mask = solution.inputs == i
+            found = dictionaries[i].key_rows(solution.keys[mask])
+            if found is None:
+                return None
+            rows[mask] = found
+        return cls(solution.inputs.copy(), rows, solution.coef.copy())
+
+    def start(self, dictionaries: list[LagDictionary]) -> WorkingSetSolution:
+        """A warm start on ``dictionaries``: the columns that exist there (duplicates summed)."""
+        keys = np.zeros(self.inputs.shape[0], dtype=np.int64)
+        valid = np.zeros(self.inputs.shape[0], dtype=bool)
+        for i in np.unique(self.inputs):
+            if i >= len(dictionaries):
+                continue
+            mask = self.inputs == i
+            keys[mask], valid[mask] = dictionaries[i].keys_from_rows(self.rows[mask])
+        codes, first, inverse = np.unique(_codes(self.inputs[valid], keys[valid]),
+                                          return_index=True, return_inverse=True)
+        coef = np.bincount(inverse, weights=self.coef[valid], minlength=codes.shape[0])
+        return WorkingSetSolution(self.inputs[valid][first], keys[valid][first], coef, 0.0,
+                                  np.inf, -np.inf, np.inf, 0, False)
+
+
 def _lasso_value(points: np.ndarray, G: np.ndarray, q: np.ndarray, beta: float) -> np.ndarray:
     """``½ zᵀGz − qᵀz + β‖z‖₁`` for each row z of ``points``."""
     return 0.5 * np.einsum("ij,jk,ik->i", points, G, points) - points @ q \

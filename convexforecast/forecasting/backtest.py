@@ -10,11 +10,14 @@ scratch on the training window ending at its origin (expanding from the start, o
 ``initial_train_size`` observations with ``fixed_train_size=True``); the following folds of the
 block only :meth:`~convexforecast.forecasting.base.BaseForecaster.update` the model with the
 observations up to their own origin. ``refit=True`` makes every fold a block, ``refit=False``
-one block, ``refit=k`` a block every ``k`` folds. Each (model, block) is an independent task that
-receives a fresh clone of the forecaster and only the observations up to the block's last origin
--- so no fit, transform or cross-validation can see data after an origin. Tasks run through
-:mod:`joblib` (``joblib.parallel_config(backend="dask")`` distributes them on a Dask cluster),
-and results are assembled in plan order, so they do not depend on ``n_jobs`` or the backend.
+one block, ``refit=k`` a block every ``k`` folds. A *task* runs ``refits_per_task``
+consecutive blocks (default 1) of one model, in order, on one fresh clone of the forecaster;
+each block receives only the observations up to its own last origin -- so no fit, transform or
+cross-validation can see data after an origin. Within a task a forecaster with
+``warm_start=True`` starts every refit from the previous one. Tasks run through :mod:`joblib`
+(``joblib.parallel_config(backend="dask")`` distributes them on a Dask cluster), and results
+are assembled in plan order; the grouping into tasks is fixed by ``refits_per_task``, so
+results do not depend on ``n_jobs`` or the backend.
 
 With ``checkpoint_dir`` every finished task is written to ``<dir>/block-m<model>-b<block>.npz``
 (numpy arrays plus a JSON string, loaded with ``allow_pickle=False``) next to ``config.json``
@@ -263,32 +266,37 @@ def _describe_model(name: str, model: Any) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------- one task
-def _run_block(
+def _run_blocks(
     forecaster: Any,
-    y_visible: pd.Series,
-    folds: list[_Fold],
-    target_labels: list[pd.Index],
+    visible: list[pd.Series],
+    folds: list[list[_Fold]],
+    target_labels: list[list[pd.Index]],
     gap: int,
-    key: tuple[int, int],
-) -> dict[str, Any]:
-    """Fit a fresh copy on the block's training window, then update/predict fold by fold.
+    keys: list[tuple[int, int]],
+) -> list[dict[str, Any]]:
+    """Run consecutive refit blocks on one fresh copy: per block, fit then update/predict.
 
-    ``y_visible`` ends at the block's last origin: nothing after it is available here.
-    Warnings are recorded (category path and message, each once) and returned, so that
-    :func:`backtest` can re-emit them in the caller's process whatever the backend.
+    ``visible[b]`` ends at block b's last origin: nothing after it is available to block b.
+    Warnings are recorded per block (category path and message, each once) and returned, so
+    that :func:`backtest` can re-emit them in the caller's process whatever the backend.
     """
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        result = _fit_and_predict(forecaster, y_visible, folds, target_labels, gap)
-    messages: dict[tuple[str, str], None] = {}
-    for item in caught:
-        messages[(f"{item.category.__module__}.{item.category.__qualname__}", str(item.message))] = None
-    return {"key": key, **result, "warnings": [list(m) for m in messages]}
-
-
-def _fit_and_predict(forecaster: Any, y_visible: pd.Series, folds: list[_Fold],
-                     target_labels: list[pd.Index], gap: int) -> dict[str, Any]:
     model = clone(forecaster, safe=False)
+    results = []
+    for y_visible, block_folds, labels, key in zip(visible, folds, target_labels, keys,
+                                                   strict=True):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = _fit_and_predict(model, y_visible, block_folds, labels, gap)
+        messages: dict[tuple[str, str], None] = {}
+        for item in caught:
+            path = f"{item.category.__module__}.{item.category.__qualname__}"
+            messages[(path, str(item.message))] = None
+        results.append({"key": key, **result, "warnings": [list(m) for m in messages]})
+    return results
+
+
+def _fit_and_predict(model: Any, y_visible: pd.Series, folds: list[_Fold],
+                     target_labels: list[pd.Index], gap: int) -> dict[str, Any]:
     first = folds[0]
     start = time.perf_counter()
     model.fit(y_visible.iloc[first.train_start: first.train_end + 1])
@@ -650,6 +658,7 @@ def backtest(
     fixed_train_size: bool = False,
     gap: int = 0,
     n_jobs: int | None = 1,
+    refits_per_task: int = 1,
     intervals: Mapping[str, Any] | None = None,
     show_progress: bool = True,
     checkpoint_dir: str | os.PathLike | None = None,
@@ -684,6 +693,12 @@ def backtest(
         Parallel tasks for :class:`joblib.Parallel` (-1: all cores; None: the value of an
         enclosing ``joblib.parallel_config``). Under ``parallel_config(backend="dask")`` the
         cluster decides. Results do not depend on it.
+    refits_per_task : int
+        Consecutive refit blocks run by one task on one copy of a forecaster (see the module
+        docstring). With ``warm_start=True`` forecasters, e.g. ``ConvexARForecaster``, each
+        refit then starts from the previous one; larger values mean fewer cold fits but
+        fewer tasks to spread over workers. Forecasts depend on it only through such warm
+        starts (within the solver tolerance), never on ``n_jobs``.
     intervals : dict, optional
         ``{"method": "conformal", "level": 0.9}`` or ``{"method": "bootstrap", "level": 0.9,
         "n_boot": 1000, "seed": 0, "residuals": "out_of_sample" | "in_sample"}``; see
@@ -722,6 +737,7 @@ def backtest(
         refit=refit, fixed_train_size=fixed_train_size, gap=gap,
     )
     n_jobs = _check_n_jobs(n_jobs)
+    refits_per_task = check_positive_int("refits_per_task", refits_per_task)
     interval_options = check_interval_options(intervals)
     show_progress = _check_flag("show_progress", show_progress)
     verbose = _check_flag("verbose", verbose)
@@ -744,10 +760,14 @@ def backtest(
         "y": _series_digest(series),
         "plan": settings,
         "models": [_describe_model(name, models[name]) for name in names],
+        **({"refits_per_task": refits_per_task} if refits_per_task > 1 else {}),
     }
+    block_ids = list(blocks)
+    groups = [tuple(block_ids[g: g + refits_per_task])
+              for g in range(0, len(block_ids), refits_per_task)]
     if verbose:
         print(f"Backtest plan: {len(folds)} folds in {len(blocks)} refit blocks x {len(names)} "
-              f"models ({len(blocks) * len(names)} tasks); settings {settings}")
+              f"models ({len(groups) * len(names)} tasks); settings {settings}")
         with pd.option_context("display.max_rows", 50, "display.width", 200):
             print(plan.to_string(index=False) if len(plan) <= 50 else plan)
 
@@ -755,22 +775,22 @@ def backtest(
     results: dict[tuple[int, int], dict[str, Any]] = {}
     pending = []
     for i in range(len(names)):
-        for block in blocks:
-            key = (i, block)
-            loaded = store.load(key) if store is not None else None
-            if loaded is not None:
-                results[key] = loaded
+        for group in groups:
+            loaded = [store.load((i, block)) if store is not None else None for block in group]
+            if all(result is not None for result in loaded):
+                results.update({(i, block): result for block, result in zip(group, loaded,
+                                                                            strict=True)})
             else:
-                pending.append(key)
+                pending.append((i, group))
 
-    def task(key: tuple[int, int]):
-        block_folds = blocks[key[1]]
-        visible = series.iloc[: block_folds[-1].origin + 1]
-        labels = [series.index[f.test_start: f.test_end + 1] for f in block_folds]
-        return delayed(_run_block)(models[names[key[0]]], visible, block_folds, labels,
-                                   settings["gap"], key)
+    def task(model: int, group: tuple[int, ...]):
+        visible = [series.iloc[: blocks[b][-1].origin + 1] for b in group]
+        labels = [[series.index[f.test_start: f.test_end + 1] for f in blocks[b]] for b in group]
+        return delayed(_run_blocks)(models[names[model]], visible, [blocks[b] for b in group],
+                                    labels, settings["gap"], [(model, b) for b in group])
 
-    progress = tqdm(total=len(results) + len(pending), initial=len(results),
+    n_done = len(names) * len(groups) - len(pending)
+    progress = tqdm(total=len(names) * len(groups), initial=n_done,
                     disable=not show_progress, desc="backtest", unit="task")
     try:
         if pending:
@@ -778,10 +798,11 @@ def backtest(
                 parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
             except ValueError:  # backends without generator support (e.g. multiprocessing)
                 parallel = Parallel(n_jobs=n_jobs, return_as="list")
-            for result in parallel(task(key) for key in pending):
-                if store is not None:
-                    store.save(result)
-                results[result["key"]] = result
+            for task_results in parallel(task(*key) for key in pending):
+                for result in task_results:
+                    if store is not None:
+                        store.save(result)
+                    results[result["key"]] = result
                 progress.update(1)
     finally:
         progress.close()

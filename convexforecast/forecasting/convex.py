@@ -12,6 +12,7 @@ through its Lasso reformulation (the duality gap certifies optimality).
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,6 +91,11 @@ class ConvexARForecaster(NetworkResultsMixin, BaseLagForecaster):
         Number of β values of the cross-validation grid.
     tol : float
         Relative duality-gap tolerance of the solver.
+    warm_start : bool
+        Start each ``fit`` from the previous fit's solutions (ConvexNetRegressor's
+        ``warm_start``): refits on a growing window, as in an expanding-window backtest with
+        ``refits_per_task > 1``, take about half the time. Results equal cold fits up to
+        ``tol``; the warm-start state is not saved by :func:`save`.
 
     Attributes
     ----------
@@ -128,6 +134,7 @@ class ConvexARForecaster(NetworkResultsMixin, BaseLagForecaster):
         cv: int = 5,
         n_betas: int = 20,
         tol: float = 1e-6,
+        warm_start: bool = False,
     ) -> None:
         self.lags = lags
         self.depth = depth
@@ -140,6 +147,7 @@ class ConvexARForecaster(NetworkResultsMixin, BaseLagForecaster):
         self.cv = cv
         self.n_betas = n_betas
         self.tol = tol
+        self.warm_start = warm_start
 
     # ------------------------------------------------------------ params
     def _check_params(self) -> None:
@@ -150,6 +158,8 @@ class ConvexARForecaster(NetworkResultsMixin, BaseLagForecaster):
         check_positive_int("n_betas", self.n_betas)
         if check_nonnegative_float("tol", self.tol) <= 0:
             raise ValueError(f"`tol` must be a number > 0. Got {_short(self.tol)}.")
+        if not isinstance(self.warm_start, bool | np.bool_):
+            raise ValueError(f"`warm_start` must be True or False. Got {_short(self.warm_start)}.")
         # activation, solver and the supported depths are validated by ConvexNetRegressor.fit
 
     _needs_variation = True
@@ -158,22 +168,22 @@ class ConvexARForecaster(NetworkResultsMixin, BaseLagForecaster):
     def _min_rows(self) -> int:  # type: ignore[override]
         return 2 * (self.cv + 1) if self.beta == "cv" else 2  # ConvexNetRegressor CV needs
 
-    def _regressor(self) -> Any:
+    def _regressor(self, step: int) -> Any:
+        """A new regressor, or with ``warm_start`` a copy of the last fit's (its solutions
+        start the new fit; the old step model is left as it was)."""
         from ..estimators import ConvexNetRegressor
 
-        return ConvexNetRegressor(
-            depth=self.depth,
-            activation=self.activation,
-            beta=self.beta,
-            solver=self.solver,
-            tol=self.tol,
-            cv=self.cv,
-            n_betas=self.n_betas,
-        )
+        params = {"depth": self.depth, "activation": self.activation, "beta": self.beta,
+                  "solver": self.solver, "tol": self.tol, "cv": self.cv,
+                  "n_betas": self.n_betas, "warm_start": self.warm_start}
+        previous = self.__dict__.get("models_") if self.warm_start else None
+        if previous and step <= len(previous) and previous[step - 1].regressor is not None:
+            return copy.copy(previous[step - 1].regressor).set_params(**params)
+        return ConvexNetRegressor(**params)
 
     # ------------------------------------------------------------- hooks
     def _fit_model(self, X: np.ndarray, target: np.ndarray, step: int) -> _ConvexStepModel:
-        regressor = self._regressor().fit(X, target)
+        regressor = self._regressor(step).fit(X, target)
         return _ConvexStepModel(
             features=list(regressor.features_),
             inputs=np.asarray(regressor.feature_inputs_, dtype=np.int64),
