@@ -160,10 +160,13 @@ def test_future_values_never_leak_into_a_forecast(refit, fixed):
         assert not np.array_equal(base.loc[~keep, "forecast"], other.loc[~keep, "forecast"])
 
 
-def test_convex_model_with_cv_beta_does_not_leak():
+@pytest.mark.parametrize(("warm_start", "refits_per_task"), [(False, 1), (True, 3)])
+def test_convex_model_with_cv_beta_does_not_leak(warm_start, refits_per_task):
     y = _prices(70, seed=2)
-    model = {"convex": ConvexARForecaster(lags=2, depth=2, beta="cv", cv=2, n_betas=3)}
-    kwargs = dict(initial_train_size=50, steps=2, fold_stride=3, refit=2, show_progress=False)
+    model = {"convex": ConvexARForecaster(lags=2, depth=2, beta="cv", cv=2, n_betas=3,
+                                          warm_start=warm_start)}
+    kwargs = dict(initial_train_size=50, steps=2, fold_stride=3, refit=2, show_progress=False,
+                  refits_per_task=refits_per_task)
     base = backtest(model, y, **kwargs).predictions
     origin_pos = 55  # the origin of fold 2, which refits (and re-runs the beta CV)
     changed = y.copy()
@@ -196,6 +199,34 @@ def _assert_same(a: BacktestResult, b: BacktestResult):
 def test_n_jobs_1_and_2_identical():
     models, y, kwargs = _parallel_setup()
     _assert_same(backtest(models, y, n_jobs=1, **kwargs), backtest(models, y, n_jobs=2, **kwargs))
+
+
+def test_refits_per_task_leaves_cold_forecasters_unchanged():
+    models, y, kwargs = _parallel_setup()
+    _assert_same(backtest(models, y, **kwargs), backtest(models, y, refits_per_task=3, **kwargs))
+
+
+def _warm_setup():
+    # log returns of a threshold AR process: cross-validation picks non-empty networks
+    rng = np.random.default_rng(7)
+    r = np.zeros(150)
+    for t in range(2, 150):
+        r[t] = 0.7 * max(r[t - 1], 0.0) - 0.4 * r[t - 2] + rng.normal(0, 0.01)
+    y = pd.Series(100 * np.exp(np.cumsum(r)), index=pd.date_range("2021-01-04", periods=150))
+    kwargs = dict(initial_train_size=100, steps=1, refit=5, show_progress=False)
+    return ConvexARForecaster(lags=3, depth=3, beta="cv", cv=3, n_betas=8), y, kwargs
+
+
+def test_warm_started_refits_match_cold_ones_and_not_n_jobs():
+    cold_model, y, kwargs = _warm_setup()
+    warm_model = ConvexARForecaster(**{**cold_model.get_params(), "warm_start": True})
+    cold = backtest(cold_model, y, **kwargs)
+    warm = backtest(warm_model, y, refits_per_task=4, n_jobs=1, **kwargs)
+    _assert_same(warm, backtest(warm_model, y, refits_per_task=4, n_jobs=2, **kwargs))
+    assert cold.timings["n_fits"].iloc[0] == 10
+    # the same optima (every solve meets tol = 1e-6), reached from other starting points
+    np.testing.assert_allclose(warm.predictions["forecast"], cold.predictions["forecast"],
+                               rtol=1e-5)
 
 
 def test_dask_local_cluster_matches_sequential():
@@ -286,6 +317,21 @@ def test_checkpoint_resume_after_interruption(tmp_path):
     _assert_same(reference, again)
 
 
+def test_checkpoint_resume_with_several_refits_per_task(tmp_path):
+    y = _prices(50)
+    kwargs = dict(initial_train_size=30, steps=2, fold_stride=2, refit=True, refits_per_task=2,
+                  show_progress=False, checkpoint_dir=tmp_path)
+    reference = backtest({"rw": CountingNaive()}, y, **{**kwargs, "checkpoint_dir": None})
+    CALLS.update(fits=0, fail_at=4)  # the 4th fit raises inside the second task
+    with pytest.raises(RuntimeError, match="simulated interruption"):
+        backtest({"rw": CountingNaive()}, y, **kwargs)
+    assert len(list(tmp_path.glob("block-*.npz"))) == 2  # the first task's two blocks
+    CALLS.update(fits=0, fail_at=None)
+    resumed = backtest({"rw": CountingNaive()}, y, **kwargs)
+    assert CALLS["fits"] == 10 - 2
+    _assert_same(reference, resumed)
+
+
 def test_checkpoint_resume_parallel_and_with_intervals(tmp_path):
     models, y, kwargs = _parallel_setup()
     first = backtest(models, y, n_jobs=2, checkpoint_dir=tmp_path, **kwargs)
@@ -367,6 +413,7 @@ def test_dm_tests_against_reference_model():
     ({"initial_train_size": 2.5}, r"`initial_train_size` must be an integer, or a date"),
     ({"initial_train_size": 3}, r"`initial_train_size` must be at least 5 .* Got 3"),
     ({"n_jobs": 0}, r"`n_jobs` must be a non-zero integer or None. Got 0"),
+    ({"refits_per_task": 0}, r"`refits_per_task` must be an integer >= 1. Got 0"),
     ({"intervals": {"method": "quantile"}}, r"`intervals\['method'\]` .* Got 'quantile'"),
     ({"show_progress": "no"}, r"`show_progress` must be True or False. Got 'no'"),
     ({"fixed_train_size": 1}, r"`fixed_train_size` must be True or False. Got 1"),

@@ -10,6 +10,7 @@ import pytest
 from sklearn.utils.estimator_checks import check_estimator
 
 from convexforecast import ConvexNetCV, ConvexNetRegressor
+from convexforecast.core.working_set import PortableSolution
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -125,6 +126,45 @@ def test_cv_uses_only_the_training_rows_given():
     assert a.beta_ == b.beta_
 
 
+def _growing_window(n=160, seed=4):
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-1, 1, (n, 2))
+    y = np.sin(3 * X[:, 0]) + np.abs(X[:, 1]) + 0.2 * rng.standard_normal(n)
+    return X, y
+
+
+@pytest.mark.parametrize("beta", ["cv", 0.5])
+def test_warm_start_refit_reaches_the_cold_optimum(beta, monkeypatch):
+    X, y = _growing_window()
+    params = dict(depth=3, beta=beta, cv=3, n_betas=8)
+    # a refit on a longer, re-standardised window, as in a backtest
+    X2 = (X - X.mean(axis=0)) / X.std(axis=0)
+    warm = ConvexNetRegressor(**params, warm_start=True).fit(X[:120], y[:120])
+    starts = []
+    original = PortableSolution.start
+    monkeypatch.setattr(PortableSolution, "start",
+                        lambda self, d: starts.append(1) or original(self, d))
+    warm.fit(X2, y)
+    cold = ConvexNetRegressor(**params).fit(X2, y)
+    assert len(starts) == (3 * 8 + 1 if beta == "cv" else 1)  # every point started warm
+    assert warm.beta_ == cold.beta_ and warm.n_neurons_ > 0
+    assert warm.relative_gap_ <= 1e-6
+    assert abs(warm.objective_ - cold.objective_) <= 2e-6 * cold.objective_
+    np.testing.assert_allclose(warm.predict(X2), cold.predict(X2), atol=1e-3)
+    if beta == "cv":
+        np.testing.assert_allclose(warm.cv_results_["fold_mse"], cold.cv_results_["fold_mse"],
+                                   rtol=1e-4)
+
+
+def test_without_warm_start_a_refit_equals_a_fresh_fit():
+    X, y = _growing_window()
+    model = ConvexNetRegressor(depth=3, beta="cv", cv=3, n_betas=6).fit(X[:100], y[:100])
+    model.fit(X, y)
+    fresh = ConvexNetRegressor(depth=3, beta="cv", cv=3, n_betas=6).fit(X, y)
+    assert model.objective_ == fresh.objective_
+    np.testing.assert_array_equal(model.predict(X), fresh.predict(X))
+
+
 def test_selected_features_table():
     X, y = _toy("opt")
     table = ConvexNetRegressor(depth=4, beta=1e-7).fit(X, y).selected_features()
@@ -148,6 +188,7 @@ def test_sklearn_estimator_checks(params):
     ({"activation": "leaky_relu", "depth": 3}, [[0.0], [1.0], [2.0]], [0, 1, 2], "`depth`.*3"),
     ({"depth": 5}, [[0.0], [1.0], [2.0]], [0, 1, 2], "`depth`.*5"),
     ({"solver": "magic"}, [[0.0], [1.0], [2.0]], [0, 1, 2], "`solver`.*magic"),
+    ({"warm_start": "yes"}, [[0.0], [1.0], [2.0]], [0, 1, 2], "`warm_start`.*yes"),
 ])
 def test_bad_input_raises_named_value_error(kwargs, X, y, match):
     with pytest.raises(ValueError, match=match):

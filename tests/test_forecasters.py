@@ -53,7 +53,7 @@ BAD_OPTIONS = {
     "arima_auto": [("unit_root_test", "pp"), ("search", "random"), ("method", "css")],
     "convex": [("transform", "bogus"), ("strategy", "multioutput"), ("beta", "auto"),
                ("beta", -1.0), ("activation", "tanh"), ("depth", 1), ("lags", 0)],
-    "convex_depth3_cv": [("cv", 1), ("n_betas", 0), ("depth", 5)],
+    "convex_depth3_cv": [("cv", 1), ("n_betas", 0), ("depth", 5), ("warm_start", "yes")],
     "convex_direct": [("horizon", 0), ("solver", "magic")],
     "adam": [("activation", "sign"), ("transform", "bogus"), ("epochs", 0), ("lr", -1.0),
              ("beta", "auto")],
@@ -442,6 +442,33 @@ def test_convex_cv_chooses_beta_on_training_data():
     forecaster = ConvexARForecaster(lags=2, depth=2, beta="cv", cv=3, n_betas=4).fit(y)
     assert forecaster.beta_ > 0
     assert forecaster.cv_results_ is not None
+
+
+def test_convex_warm_start_refits_are_deterministic_and_cloned_cold():
+    y = _series_for_convex(130)
+    params = dict(lags=2, depth=3, beta="cv", cv=3, n_betas=6)
+
+    def refits(model):
+        out = []
+        for n in (90, 110, 130):
+            model.fit(y.iloc[:n])
+            out.append((model.beta_, model.objective_, model.predict(3).to_numpy()))
+        return out
+
+    warm = refits(ConvexARForecaster(**params, warm_start=True))
+    again = refits(ConvexARForecaster(**params, warm_start=True))
+    cold = refits(ConvexARForecaster(**params))
+    assert any(model[1] > 0 for model in cold)
+    for (b_w, o_w, p_w), (b_a, o_a, p_a), (b_c, o_c, p_c) in zip(warm, again, cold, strict=True):
+        assert (b_w, o_w) == (b_a, o_a) and np.array_equal(p_w, p_a)  # bit-identical reruns
+        assert b_w == b_c and o_w == pytest.approx(o_c, rel=2e-6)
+        np.testing.assert_allclose(p_w, p_c, rtol=1e-6)
+    # a clone (as in backtest) carries no warm-start state: its fit is a cold fit
+    model = ConvexARForecaster(**params, warm_start=True).fit(y.iloc[:90])
+    copy_fit = clone(model).fit(y)
+    cold_fit = ConvexARForecaster(**params, warm_start=True).fit(y)
+    assert copy_fit.objective_ == cold_fit.objective_
+    np.testing.assert_array_equal(copy_fit.predict(3), cold_fit.predict(3))
 
 
 def test_adam_same_objective_as_convex_at_the_cv_beta():

@@ -103,6 +103,37 @@ def test_compiled_pricing_returns_the_strongest_candidates_in_order(seed):
     assert abs(vals[0]) == pytest.approx(max_abs, rel=1e-12)  # the best pair is always found
 
 
+@pytest.mark.parametrize("depth", [2, 3])
+def test_keys_carried_over_by_training_row(depth):
+    rng = np.random.default_rng(2)
+    x = np.round(rng.normal(size=80), 1)  # with ties
+    short = PairDictionary(x[:50], depth)
+    keys = short.price(rng.normal(size=50), 12)[1]
+    rows = short.key_rows(keys)
+    same, valid = short.keys_from_rows(rows)
+    assert valid.all()
+    np.testing.assert_array_equal(same, keys)
+    # a longer window, re-standardised: the same kinks (by row), mapped to the new values
+    scaled = (x - x.mean()) / x.std()
+    long = PairDictionary(scaled, depth)
+    moved, valid = long.keys_from_rows(rows)
+    a, b = short.decode(keys)
+    new_a, new_b = long.decode(moved)
+    checked = 0
+    for old, new in ((a, new_a), (b, new_b)):
+        interior = (old > 0) & (old < short.n_unique - 1)
+        checked += int(interior.sum())
+        np.testing.assert_allclose(long.u[new[interior]],
+                                   (short.u[old[interior]] - x.mean()) / x.std())
+    assert checked >= len(keys)
+    if depth == 2:
+        assert ((new_a[valid] == 0) | (new_b[valid] == long.n_unique - 1)).all()
+    # rows beyond a shorter window are not columns there
+    tiny = PairDictionary(x[:10], depth)
+    _, valid = tiny.keys_from_rows(np.array([[3, 40], [1, 2]]))
+    assert not valid[0]
+
+
 def test_capped_ramp_columns_match_clip_and_are_column_major():
     x = np.random.default_rng(0).normal(size=50)
     dictionary = PairDictionary(x, 3)
