@@ -28,12 +28,16 @@ This finds, e.g., the single neuron ``C_{5,8}`` on the paper's 'opt' data.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from convexforecast.core.features import Feature
 from convexforecast.core.implicit import pair_feature
 
 # A brick is (a, b, height): height · C_{u_a, u_b}; heights carry the sign.
 Brick = tuple[int, int, float]
+
+
+RAMP_UP, RAMP_DOWN, CAPPED = 0, 1, 2
 
 
 def secant_slopes(features: list[Feature], coef: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -43,48 +47,79 @@ def secant_slopes(features: list[Feature], coef: np.ndarray, u: np.ndarray) -> n
     slope is ±1), not by differencing values, so kinks at data points give exact 0/±1
     slopes and round-off cannot create spurious kinks between close data points.
     """
+    kinds = np.array([CAPPED if f.kind != "ramp" else RAMP_UP if f.direction > 0 else RAMP_DOWN
+                      for f in features], dtype=np.int64)
+    first = np.array([f.kinks[0] for f in features], dtype=np.float64)
+    last = np.array([f.kinks[-1] for f in features], dtype=np.float64)
+    return _secant_slopes(kinds, first, last, np.asarray(coef, dtype=np.float64), u)
+
+
+@njit(cache=True)
+def _secant_slopes(kinds: np.ndarray, first: np.ndarray, last: np.ndarray, coef: np.ndarray,
+                   u: np.ndarray) -> np.ndarray:
+    """Compiled :func:`secant_slopes`; each feature only visits the intervals it touches."""
     lo, hi = u[:-1], u[1:]
-    width = hi - lo
     slopes = np.zeros(lo.shape[0])
-    for feat, c in zip(features, coef, strict=True):
-        k = feat.kinks
-        if feat.kind == "ramp" and feat.direction > 0:
-            part = np.clip(hi - np.maximum(k[0], lo), 0.0, None)
-        elif feat.kind == "ramp":
-            part = -np.clip(np.minimum(k[0], hi) - lo, 0.0, None)
-        else:  # capped ramp
-            part = np.clip(np.minimum(k[1], hi) - np.maximum(k[0], lo), 0.0, None)
-        frac = np.where(part == width, 1.0, np.where(part == -width, -1.0, part / width))
-        slopes += c * frac
+    for f in range(kinds.shape[0]):
+        start = 0 if kinds[f] == RAMP_DOWN else np.searchsorted(hi, first[f], side="right")
+        stop = lo.shape[0] if kinds[f] == RAMP_UP else np.searchsorted(lo, last[f], side="left")
+        for k in range(start, stop):
+            width = hi[k] - lo[k]
+            if kinds[f] == RAMP_UP:
+                part = max(hi[k] - max(first[f], lo[k]), 0.0)
+            elif kinds[f] == RAMP_DOWN:
+                part = -max(min(first[f], hi[k]) - lo[k], 0.0)
+            else:
+                part = max(min(last[f], hi[k]) - max(first[f], lo[k]), 0.0)
+            frac = 1.0 if part == width else (-1.0 if part == -width else part / width)
+            slopes[k] += coef[f] * frac
     return slopes
 
 
 def skyline(slopes: np.ndarray, lifo: bool = True, rel_tol: float = 1e-12) -> list[Brick]:
     """Split a slope profile into capped-ramp bricks with minimal total height."""
-    scale = float(np.abs(slopes).max(initial=0.0))
+    starts, ends, heights = _skyline(np.asarray(slopes, dtype=np.float64), lifo, rel_tol)
+    return [(int(a), int(b), float(h)) for a, b, h in zip(starts, ends, heights, strict=True)]
+
+
+@njit(cache=True)
+def _skyline(slopes: np.ndarray, lifo: bool, rel_tol: float,
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Compiled :func:`skyline`: a stack of open bricks per sign, popped LIFO or FIFO."""
+    scale = np.abs(slopes).max() if slopes.shape[0] else 0.0
     tol = rel_tol * scale
-    bricks: list[Brick] = []
+    starts, ends, heights = [0][:0], [0][:0], [0.0][:0]
     for sign in (1.0, -1.0):
         level = np.maximum(sign * slopes, 0.0)
         level[level <= tol] = 0.0
-        padded = np.concatenate([[0.0], level, [0.0]])
-        stack: list[list[float]] = []
+        padded = np.zeros(level.shape[0] + 2)
+        padded[1:-1] = level
         deltas = np.diff(padded)
+        open_at, open_height = [0][:0], [0.0][:0]
+        head = 0  # first open brick (FIFO)
         for k in np.flatnonzero(deltas) + 1:  # only where the level changes
             delta = deltas[k - 1]
             if delta > 0:
-                stack.append([k - 1, delta])
+                open_at.append(k - 1)
+                open_height.append(delta)
                 continue
             need = -delta
-            while need > tol and stack:
-                top = stack[-1] if lifo else stack[0]
-                take = min(top[1], need)
-                bricks.append((int(top[0]), int(k) - 1, sign * take))
-                top[1] -= take
+            while need > tol and head < len(open_at):
+                top = len(open_at) - 1 if lifo else head
+                take = min(open_height[top], need)
+                starts.append(open_at[top])
+                ends.append(k - 1)
+                heights.append(sign * take)
+                open_height[top] -= take
                 need -= take
-                if top[1] <= tol:
-                    stack.remove(top)
-    return bricks
+                if open_height[top] <= tol:
+                    if lifo:
+                        open_at.pop()
+                        open_height.pop()
+                    else:
+                        head += 1
+    return np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64), \
+        np.array(heights, dtype=np.float64)
 
 
 def _reflection_sources(u: np.ndarray, kink: float, other: float | None,
