@@ -176,6 +176,7 @@ class ConvexNetRegressor(RegressorMixin, BaseEstimator):
             self.beta_ = result.best_beta
         else:
             self.beta_ = float(self.beta)
+            self.__dict__.pop("cv_results_", None)  # from an earlier fit with beta="cv"
         dictionaries = make_dictionaries(X, self.depth, self.activation, self.negative_slope,
                                          self.max_switches) if self.solver != "cvxpy" else None
         final = self._previous("final")

@@ -156,6 +156,14 @@ def test_warm_start_refit_reaches_the_cold_optimum(beta, monkeypatch):
                                    rtol=1e-4)
 
 
+def test_refit_with_a_fixed_beta_drops_the_old_cv_results():
+    X, y = _growing_window()
+    model = ConvexNetRegressor(depth=3, beta="cv", cv=3, n_betas=4, warm_start=True).fit(X, y)
+    assert hasattr(model, "cv_results_")
+    model.set_params(beta=0.5).fit(X, y)
+    assert not hasattr(model, "cv_results_") and model.beta_ == 0.5
+
+
 def test_without_warm_start_a_refit_equals_a_fresh_fit():
     X, y = _growing_window()
     model = ConvexNetRegressor(depth=3, beta="cv", cv=3, n_betas=6).fit(X[:100], y[:100])
