@@ -319,7 +319,8 @@ def solve_working_set(dictionaries: list[LagDictionary], y: np.ndarray, beta: fl
     warm_start : WorkingSetSolution, optional
         A previous solution (e.g. at a larger β on a path) to start from.
     initial_size : int
-        Number of columns priced into the first working set.
+        Columns added per iteration: at least this many, else half the current support
+        (at most that many violators per input are priced).
     warn : bool
         Emit a ConvergenceWarning when stopping above ``tol`` (after ``max_iter``
         iterations, or after 15 iterations that did not shrink the gap by 10%).
@@ -338,7 +339,7 @@ def solve_working_set(dictionaries: list[LagDictionary], y: np.ndarray, beta: fl
     n_iter = 0
     for n_iter in range(1, max_iter + 1):  # noqa: B007 - reported after the loop
         support = np.count_nonzero(ws.coef)
-        k = max(initial_size, support)
+        k = max(initial_size, support // 2)
         max_abs, c_inputs, c_keys, c_vals = price_all(dictionaries, r, k)
         primal = 0.5 * float(r @ r) + beta * float(np.abs(ws.coef).sum())
         best_dual = max(best_dual, dual_objective(y_c, r, max_abs, beta))
