@@ -217,8 +217,10 @@ def _warm_setup():
     return ConvexARForecaster(lags=3, depth=3, beta="cv", cv=3, n_betas=8), y, kwargs
 
 
-def test_warm_started_refits_match_cold_ones_and_not_n_jobs():
+@pytest.mark.parametrize("fixed_train_size", [False, True])
+def test_warm_started_refits_match_cold_ones_and_not_n_jobs(fixed_train_size):
     cold_model, y, kwargs = _warm_setup()
+    kwargs["fixed_train_size"] = fixed_train_size  # sliding windows: rows shift, still exact
     warm_model = ConvexARForecaster(**{**cold_model.get_params(), "warm_start": True})
     cold = backtest(cold_model, y, **kwargs)
     warm = backtest(warm_model, y, refits_per_task=4, n_jobs=1, **kwargs)

@@ -164,6 +164,14 @@ def test_refit_with_a_fixed_beta_drops_the_old_cv_results():
     assert not hasattr(model, "cv_results_") and model.beta_ == 0.5
 
 
+def test_warm_start_across_a_change_of_family_starts_cold():
+    X, y = _growing_window()
+    model = ConvexNetRegressor(depth=3, beta=0.5, warm_start=True).fit(X, y)
+    model.set_params(activation="abs", depth=2).fit(X, y)  # ReLU solutions do not carry over
+    fresh = ConvexNetRegressor(depth=2, activation="abs", beta=0.5).fit(X, y)
+    assert model.objective_ == fresh.objective_
+
+
 def test_without_warm_start_a_refit_equals_a_fresh_fit():
     X, y = _growing_window()
     model = ConvexNetRegressor(depth=3, beta="cv", cv=3, n_betas=6).fit(X[:100], y[:100])

@@ -90,8 +90,9 @@ class LagDictionary:
         return None
 
     def keys_from_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Inverse of :meth:`key_rows` on this dictionary's data: keys and a validity mask."""
-        raise NotImplementedError
+        """Inverse of :meth:`key_rows` on this dictionary's data: keys and a validity mask
+        (here: none valid, e.g. for rows that came from another dictionary family)."""
+        return np.zeros(rows.shape[0], dtype=np.int64), np.zeros(rows.shape[0], dtype=bool)
 
     def centred_columns(self, keys: np.ndarray, out: np.ndarray) -> np.ndarray:
         """Write the centred columns of ``keys`` into ``out`` (n, len(keys)); return their means."""
