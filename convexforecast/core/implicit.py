@@ -188,8 +188,8 @@ class PairDictionary(LagDictionary):
         Rows identify kinks across refits of a growing window even when the data are
         re-standardised (:meth:`keys_from_rows` maps them back on the new data).
         """
-        first = np.empty(self.n_unique, dtype=np.int64)
-        first[self.inverse[::-1]] = np.arange(self.inverse.shape[0] - 1, -1, -1)
+        first = np.full(self.n_unique, self.inverse.shape[0], dtype=np.int64)
+        np.minimum.at(first, self.inverse, np.arange(self.inverse.shape[0]))
         a, b = self.decode(keys)
         return np.column_stack([first[a], first[b]])
 

@@ -19,8 +19,9 @@ cross-validation can see data after an origin. Within a task a forecaster with
 are assembled in plan order; the grouping into tasks is fixed by ``refits_per_task``, so
 results do not depend on ``n_jobs`` or the backend.
 
-With ``checkpoint_dir`` every finished task is written to ``<dir>/block-m<model>-b<block>.npz``
-(numpy arrays plus a JSON string, loaded with ``allow_pickle=False``) next to ``config.json``
+With ``checkpoint_dir`` the blocks of every finished task are written to
+``<dir>/block-m<model>-b<block>.npz`` (numpy arrays plus a JSON string, loaded with
+``allow_pickle=False``) next to ``config.json``
 holding a SHA-256 hash of the data, the plan and every forecaster's parameters. A rerun with the
 same configuration loads finished tasks instead of recomputing them; a different configuration
 in the same directory raises ValueError.
@@ -698,7 +699,8 @@ def backtest(
         docstring). With ``warm_start=True`` forecasters, e.g. ``ConvexARForecaster``, each
         refit then starts from the previous one; larger values mean fewer cold fits but
         fewer tasks to spread over workers. Forecasts depend on it only through such warm
-        starts (within the solver tolerance), never on ``n_jobs``.
+        starts (within the solver tolerance), never on ``n_jobs``. Checkpoints are written
+        per finished task, so an interrupted task is rerun whole.
     intervals : dict, optional
         ``{"method": "conformal", "level": 0.9}`` or ``{"method": "bootstrap", "level": 0.9,
         "n_boot": 1000, "seed": 0, "residuals": "out_of_sample" | "in_sample"}``; see
