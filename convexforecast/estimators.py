@@ -171,7 +171,8 @@ class ConvexNetRegressor(RegressorMixin, BaseEstimator):
             result = cross_validate_beta(X, y, n_folds=n_folds, n_betas=self.n_betas,
                                          min_ratio=self.beta_min_ratio,
                                          one_standard_error=self.one_standard_error,
-                                         warm_start=self._previous("cv"), **options)
+                                         warm_start=self._previous("cv"),
+                                         return_solutions=self.warm_start, **options)
             self.cv_results_ = result.as_dict()
             self.beta_ = result.best_beta
         else:

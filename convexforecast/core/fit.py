@@ -128,8 +128,11 @@ def _merge(features: list[Feature], inputs: np.ndarray, coef: np.ndarray,
 
 def _finish(X: np.ndarray, y: np.ndarray, features: list[Feature], inputs: np.ndarray,
             coef: np.ndarray, beta: float, dual: float, n_iter: int, solver: str,
-            depth: int, activation: str) -> ConvexFit:
-    """Canonicalise ReLU solutions, merge duplicates, recompute intercept and primal."""
+            depth: int, activation: str, uniques: list[np.ndarray] | None = None) -> ConvexFit:
+    """Canonicalise ReLU solutions, merge duplicates, recompute intercept and primal.
+
+    ``uniques[j]``, if given, is ``np.unique(X[:, j])`` (the dictionaries hold it already).
+    """
     features, inputs, coef = _merge(features, inputs, coef)
     if activation == "relu":
         new_f, new_i, new_c = [], [], []
@@ -137,7 +140,7 @@ def _finish(X: np.ndarray, y: np.ndarray, features: list[Feature], inputs: np.nd
             mask = inputs == j
             if not mask.any():
                 continue
-            u = np.unique(X[:, j])
+            u = np.unique(X[:, j]) if uniques is None else uniques[j]
             feats = [f for f, m in zip(features, mask, strict=True) if m]
             f_j, c_j = decompose(u, secant_slopes(feats, coef[mask], u), depth)
             if np.abs(c_j).sum() <= np.abs(coef[mask]).sum() * (1 + 1e-9):
@@ -262,7 +265,7 @@ def fit_convex_network(X: np.ndarray, y: np.ndarray, *, depth: int, activation: 
         if len(raw.inputs) else np.empty(0, dtype=np.int64)
     coef = raw.coef[order] * signs
     fit = _finish(X, y, feats, np.array(inputs, dtype=np.int64), coef, beta, raw.dual,
-                  raw.n_iter, "fast", depth, activation)
+                  raw.n_iter, "fast", depth, activation, [d.u for d in dictionaries])
     return fit, raw
 
 

@@ -26,6 +26,8 @@ Column keys are integers local to a :class:`LagDictionary`.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from numba import njit
 
@@ -188,10 +190,15 @@ class PairDictionary(LagDictionary):
         Rows identify kinks across refits of a growing window even when the data are
         re-standardised (:meth:`keys_from_rows` maps them back on the new data).
         """
+        a, b = self.decode(keys)
+        return np.column_stack([self._first_rows[a], self._first_rows[b]])
+
+    @functools.cached_property
+    def _first_rows(self) -> np.ndarray:
+        """The first row holding each distinct value."""
         first = np.full(self.n_unique, self.inverse.shape[0], dtype=np.int64)
         np.minimum.at(first, self.inverse, np.arange(self.inverse.shape[0]))
-        a, b = self.decode(keys)
-        return np.column_stack([first[a], first[b]])
+        return first
 
     def keys_from_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Keys of the capped ramps between the values at ``rows`` here, and which are valid.

@@ -36,9 +36,10 @@ def beta_grid(beta_maximum: float, n_betas: int, min_ratio: float) -> np.ndarray
 
 def _solve_path(X: np.ndarray, y: np.ndarray, betas: np.ndarray,
                 starts: list[PortableSolution | None] | None, options: dict,
+                portable: bool = False,
                 ) -> tuple[list[ConvexFit], list[PortableSolution | None]]:
-    """Fits along ``betas`` and their portable forms; point b starts from ``starts[b]`` if
-    given, else from point b − 1."""
+    """Fits along ``betas`` and (with ``portable``) their portable forms; point b starts from
+    ``starts[b]`` if given, else from point b − 1."""
     dictionaries = make_dictionaries(X, options["depth"], options["activation"],
                                      options.get("negative_slope", 0.01),
                                      options.get("max_switches"))
@@ -52,7 +53,8 @@ def _solve_path(X: np.ndarray, y: np.ndarray, betas: np.ndarray,
                                           warm_start=start, beta_maximum=bmax, **options)
         raw = new_raw if new_raw is not None else raw
         fits.append(fit)
-        portables.append(PortableSolution.from_solution(new_raw, dictionaries))
+        if portable:
+            portables.append(PortableSolution.from_solution(new_raw, dictionaries))
     return fits, portables
 
 
@@ -77,9 +79,9 @@ class CVResult:
     best_beta : float
         β with the least mean MSE, or with ``one_standard_error`` the largest β whose mean
         MSE is within one standard error of that minimum.
-    solutions : list of list of PortableSolution or None
-        Per fold and β, the solution in portable form (the ``warm_start`` of a later
-        cross-validation); None for routes without one.
+    solutions : list of list of PortableSolution or None, optional
+        With ``return_solutions``: per fold and β, the solution in portable form (the
+        ``warm_start`` of a later cross-validation); None for routes without one.
     """
 
     betas: np.ndarray
@@ -97,12 +99,14 @@ class CVResult:
 @single_threaded_blas
 def cross_validate_beta(X: np.ndarray, y: np.ndarray, *, n_folds: int = 5, n_betas: int = 20,
                         min_ratio: float = 1e-3, one_standard_error: bool = False,
-                        warm_start: CVResult | None = None, **options) -> CVResult:
+                        warm_start: CVResult | None = None, return_solutions: bool = False,
+                        **options) -> CVResult:
     """Choose β by forward-chaining cross-validation over a warm-started path.
 
     The grid is built from the β_max of the *full* training data passed in; each fold's
     path is fitted on that fold's training rows only. ``warm_start``: a previous result on
-    a shorter window of the same series, whose (fold, β) solutions start this one's.
+    a shorter window of the same series, computed with ``return_solutions=True``, whose
+    (fold, β) solutions start this one's.
     """
     dictionaries = make_dictionaries(X, options["depth"], options["activation"],
                                      options.get("negative_slope", 0.01),
@@ -117,7 +121,8 @@ def cross_validate_beta(X: np.ndarray, y: np.ndarray, *, n_folds: int = 5, n_bet
     solutions = []
     for f, (train, test) in enumerate(splitter.split(X)):
         fits, portables = _solve_path(X[train], y[train], betas,
-                                      None if previous is None else previous[f], options)
+                                      None if previous is None else previous[f], options,
+                                      return_solutions)
         solutions.append(portables)
         for b, fit in enumerate(fits):
             err = fit.predict(X[test]) - y[test]
@@ -127,4 +132,5 @@ def cross_validate_beta(X: np.ndarray, y: np.ndarray, *, n_folds: int = 5, n_bet
     best = int(np.argmin(mean))
     if one_standard_error:
         best = int(np.flatnonzero(mean <= mean[best] + se[best])[0])
-    return CVResult(betas, fold_mse, mean, se, float(betas[best]), solutions)
+    return CVResult(betas, fold_mse, mean, se, float(betas[best]),
+                    solutions if return_solutions else None)
