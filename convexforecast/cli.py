@@ -220,6 +220,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help=f"refit every K origins, update in between (default {DEFAULTS['refit']})")
     run.add_argument("--jobs", type=_jobs, default=DEFAULTS["jobs"],
                      help=f"parallel workers, -1 = all cores (default {DEFAULTS['jobs']})")
+    run.add_argument("--refits-per-task", type=_positive_int, default=1, metavar="K",
+                     help="run K consecutive refits per task; with K > 1 the convex net starts "
+                          "each refit from the previous one (warm start; default 1)")
     run.add_argument("--level", type=_level, default=DEFAULTS["level"],
                      help=f"conformal interval level (default {DEFAULTS['level']})")
     run.add_argument("--rule", choices=("long_flat", "long_short", "sized"), default="long_flat",
@@ -427,6 +430,10 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
     y = load_series(args)
     models = build_forecasters(args.models, _settings(args))
+    if args.refits_per_task > 1:
+        for model in models.values():
+            if "warm_start" in model.get_params():
+                model.set_params(warm_start=True)
     n = len(y)
     if args.last >= n:
         raise ValueError(f"`--last` must be smaller than the series length {n}. Got {args.last}.")
@@ -443,6 +450,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
           f"{', '.join(models)}, jobs {args.jobs}")
     result = backtest(models, y, initial_train_size=initial, steps=args.horizon, fold_stride=1,
                       refit=args.refit, n_jobs=args.jobs, show_progress=not args.no_progress,
+                      refits_per_task=args.refits_per_task,
                       intervals={"method": "conformal", "level": args.level})
     metrics = result.metrics
     shown = [c for c in ("mae", "rmse", "mape", "mase", "directional_accuracy", "coverage")

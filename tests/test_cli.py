@@ -235,6 +235,27 @@ def test_backtest_with_convex_small(capsys, offline):
     assert len(convex) == 12 and np.isfinite(convex["forecast"]).all()
 
 
+def test_backtest_refits_per_task_warm_starts_the_convex_net(capsys, offline, monkeypatch):
+    from convexforecast.core.working_set import PortableSolution
+
+    starts = []
+    original = PortableSolution.start
+    monkeypatch.setattr(PortableSolution, "start",
+                        lambda self, d: starts.append(1) or original(self, d))
+    common = ("backtest", "--models", "convex", "--lags", "2", "--depth", "3", "--beta", "cv",
+              "--last", "12", "--initial", "80", "--refit", "3", "--jobs", "1", "--no-progress")
+    code, _, err = run(capsys, *common, "--out", "cold")
+    assert code == 0, err
+    assert not starts
+    code, _, err = run(capsys, *common, "--refits-per-task", "2", "--out", "warm")
+    assert code == 0, err
+    assert starts  # the second refit of each task started from the first
+    cold = pd.read_csv(offline / "cold" / "predictions.csv")
+    warm = pd.read_csv(offline / "warm" / "predictions.csv")
+    assert len(warm) == 12
+    np.testing.assert_allclose(warm["forecast"], cold["forecast"], rtol=1e-6)
+
+
 def test_explain_prints_selected_features(capsys):
     code, out, err = run(capsys, "explain", "--lags", "2", "--depth", "2", "--beta", "0.01",
                          "--start", "2018-06-01")
