@@ -162,6 +162,8 @@ class ConvexNetRegressor(RegressorMixin, BaseEstimator):
                 raise ValueError(f"`X` must have at least 2 distinct values in every column. "
                                  f"Got {np.unique(X[:, j]).size} in column {j}.")
         options = self._options()
+        dictionaries = make_dictionaries(X, self.depth, self.activation, self.negative_slope,
+                                         self.max_switches) if self.solver != "cvxpy" else None
         result = None
         if self.beta == "cv":
             n_folds = min(self.cv, X.shape[0] - 1)
@@ -172,14 +174,13 @@ class ConvexNetRegressor(RegressorMixin, BaseEstimator):
                                          min_ratio=self.beta_min_ratio,
                                          one_standard_error=self.one_standard_error,
                                          warm_start=self._previous("cv"),
-                                         return_solutions=self.warm_start, **options)
+                                         return_solutions=self.warm_start,
+                                         dictionaries=dictionaries, **options)
             self.cv_results_ = result.as_dict()
             self.beta_ = result.best_beta
         else:
             self.beta_ = float(self.beta)
             self.__dict__.pop("cv_results_", None)  # from an earlier fit with beta="cv"
-        dictionaries = make_dictionaries(X, self.depth, self.activation, self.negative_slope,
-                                         self.max_switches) if self.solver != "cvxpy" else None
         final = self._previous("final")
         fit, raw = fit_convex_network(
             X, y, beta=self.beta_, dictionaries=dictionaries,

@@ -26,6 +26,7 @@ from convexforecast.core.fit import (
     make_dictionaries,
     single_threaded_blas,
 )
+from convexforecast.core.implicit import LagDictionary
 from convexforecast.core.working_set import PortableSolution, beta_max
 
 
@@ -100,17 +101,19 @@ class CVResult:
 def cross_validate_beta(X: np.ndarray, y: np.ndarray, *, n_folds: int = 5, n_betas: int = 20,
                         min_ratio: float = 1e-3, one_standard_error: bool = False,
                         warm_start: CVResult | None = None, return_solutions: bool = False,
+                        dictionaries: list[LagDictionary] | None = None,
                         **options) -> CVResult:
     """Choose β by forward-chaining cross-validation over a warm-started path.
 
     The grid is built from the β_max of the *full* training data passed in; each fold's
     path is fitted on that fold's training rows only. ``warm_start``: a previous result on
     a shorter window of the same series, computed with ``return_solutions=True``, whose
-    (fold, β) solutions start this one's.
+    (fold, β) solutions start this one's. ``dictionaries``: those of the full ``X``, if the
+    caller has them already (they set the β grid).
     """
-    dictionaries = make_dictionaries(X, options["depth"], options["activation"],
-                                     options.get("negative_slope", 0.01),
-                                     options.get("max_switches"))
+    dictionaries = dictionaries or make_dictionaries(X, options["depth"], options["activation"],
+                                                     options.get("negative_slope", 0.01),
+                                                     options.get("max_switches"))
     betas = beta_grid(beta_max(dictionaries, y), n_betas, min_ratio)
     splitter = TimeSeriesSplit(n_splits=n_folds)
     fold_mse = np.empty((n_folds, n_betas))

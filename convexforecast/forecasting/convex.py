@@ -232,8 +232,7 @@ class ConvexARForecaster(NetworkResultsMixin, BaseLagForecaster):
     @property
     def duality_gaps_(self) -> np.ndarray:
         """Duality gap of every step model."""
-        self._check_fitted()
-        return np.array([model.duality_gap for model in self.models_])
+        return self._per_step("duality_gap")
 
     @property
     def duality_gap_(self) -> float:

@@ -240,11 +240,15 @@ class NetworkResultsMixin:
 
     models_: list
 
+    def _per_step(self, attribute: str) -> np.ndarray:
+        """``attribute`` of every step model, as an array (fitted models only)."""
+        self._check_fitted()
+        return np.array([getattr(model, attribute) for model in self.models_])
+
     @property
     def betas_(self) -> np.ndarray:
         """β of every step model."""
-        self._check_fitted()
-        return np.array([model.beta for model in self.models_])
+        return self._per_step("beta")
 
     @property
     def beta_(self) -> float:
@@ -254,8 +258,7 @@ class NetworkResultsMixin:
     @property
     def objectives_(self) -> np.ndarray:
         """Training objective of every step model."""
-        self._check_fitted()
-        return np.array([model.objective for model in self.models_])
+        return self._per_step("objective")
 
     @property
     def objective_(self) -> float:
