@@ -43,6 +43,7 @@ from convexforecast.core.implicit import (
     MatrixDictionary,
     PairDictionary,
 )
+from convexforecast.core.interpolant import InterpolatedFit
 from convexforecast.core.lasso import CertifiedMixin, dual_objective
 from convexforecast.core.reference import TINY_BETA, solve_cvxpy
 from convexforecast.core.working_set import (
@@ -195,8 +196,8 @@ def fit_convex_network(X: np.ndarray, y: np.ndarray, *, depth: int, activation: 
                        max_switches: int | None = None,
                        dictionaries: list[LagDictionary] | None = None,
                        warm_start: WorkingSetSolution | None = None,
-                       beta_maximum: float | None = None,
-                       ) -> tuple[ConvexFit, WorkingSetSolution | None]:
+                       beta_maximum: float | None = None, predict_only: bool = False,
+                       ) -> tuple[ConvexFit | InterpolatedFit, WorkingSetSolution | None]:
     """Solve the additive network Lasso and return a certified, canonical solution.
 
     Parameters
@@ -215,10 +216,14 @@ def fit_convex_network(X: np.ndarray, y: np.ndarray, *, depth: int, activation: 
         Target relative duality gap of the fast solver.
     dictionaries, warm_start, beta_maximum
         Reuse implicit dictionaries, a previous solution and ``β_max`` of ``y`` (β paths).
+    predict_only : bool
+        For ReLU fits of depth ≤ 3 on the fast route, return the canonical function as an
+        :class:`~convexforecast.core.interpolant.InterpolatedFit` (predictions and the
+        certificate only) instead of building the network: for scoring a β path.
 
     Returns
     -------
-    fit : ConvexFit
+    fit : ConvexFit or InterpolatedFit
     raw : WorkingSetSolution or None
         The fast solver's raw solution, for warm starts (None on the other routes).
     """
@@ -253,6 +258,8 @@ def fit_convex_network(X: np.ndarray, y: np.ndarray, *, depth: int, activation: 
         fit = _finish(X, y, [f for f, m in zip(feats, nz, strict=True) if m], inputs[nz],
                       res.coef[nz], beta, res.dual, res.n_iter, res.solver, depth, activation)
         return fit, None
+    if predict_only and activation == "relu" and depth <= 3:
+        return InterpolatedFit.from_solution(raw, dictionaries, y, beta, depth), raw
     feats, signs_all, inputs = [], [], []
     for j in np.unique(raw.inputs):
         mask = raw.inputs == j

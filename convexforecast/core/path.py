@@ -4,7 +4,10 @@ The grid is geometric from ``β_max = ‖A_cᵀ(y − ȳ)‖_∞`` (the smallest
 ``β_max · min_ratio``. Each point starts from the previous solution. Cross-validation uses
 forward-chaining time-series splits (scikit-learn's ``TimeSeriesSplit``: every validation
 block comes after its training block, never shuffled); each fold builds its own
-dictionaries from its training rows only.
+dictionaries from its training rows only. Every point is scored with the canonical
+network of its solution, the function the final model would use; for ReLU depth ≤ 3 that
+function is evaluated in closed form (:class:`~convexforecast.core.interpolant.InterpolatedFit`)
+instead of being built as a network.
 
 A cross-validation can also start from a previous one (``warm_start``, e.g. the last refit
 of a growing window): point (fold, β) then starts from the previous (fold, β) solution,
@@ -27,6 +30,7 @@ from convexforecast.core.fit import (
     single_threaded_blas,
 )
 from convexforecast.core.implicit import LagDictionary
+from convexforecast.core.interpolant import InterpolatedFit
 from convexforecast.core.working_set import PortableSolution, beta_max
 
 
@@ -37,10 +41,11 @@ def beta_grid(beta_maximum: float, n_betas: int, min_ratio: float) -> np.ndarray
 
 def _solve_path(X: np.ndarray, y: np.ndarray, betas: np.ndarray,
                 starts: list[PortableSolution | None] | None, options: dict,
-                portable: bool = False,
-                ) -> tuple[list[ConvexFit], list[PortableSolution | None]]:
+                portable: bool = False, predict_only: bool = False,
+                ) -> tuple[list[ConvexFit | InterpolatedFit], list[PortableSolution | None]]:
     """Fits along ``betas`` and (with ``portable``) their portable forms; point b starts from
-    ``starts[b]`` if given, else from point b − 1."""
+    ``starts[b]`` if given, else from point b − 1 (``predict_only``: see
+    :func:`~convexforecast.core.fit.fit_convex_network`)."""
     dictionaries = make_dictionaries(X, options["depth"], options["activation"],
                                      options.get("negative_slope", 0.01),
                                      options.get("max_switches"))
@@ -51,7 +56,8 @@ def _solve_path(X: np.ndarray, y: np.ndarray, betas: np.ndarray,
         if starts is not None and starts[b] is not None:
             start = starts[b].start(dictionaries)
         fit, new_raw = fit_convex_network(X, y, beta=float(beta), dictionaries=dictionaries,
-                                          warm_start=start, beta_maximum=bmax, **options)
+                                          warm_start=start, beta_maximum=bmax,
+                                          predict_only=predict_only, **options)
         raw = new_raw if new_raw is not None else raw
         fits.append(fit)
         if portable:
@@ -125,7 +131,7 @@ def cross_validate_beta(X: np.ndarray, y: np.ndarray, *, n_folds: int = 5, n_bet
     for f, (train, test) in enumerate(splitter.split(X)):
         fits, portables = _solve_path(X[train], y[train], betas,
                                       None if previous is None else previous[f], options,
-                                      return_solutions)
+                                      return_solutions, predict_only=True)
         solutions.append(portables)
         for b, fit in enumerate(fits):
             err = fit.predict(X[test]) - y[test]
