@@ -274,6 +274,12 @@ class _WorkingSet:
         self.coef = np.concatenate([self.coef[kept], new_coef])
 
 
+def _restricted_solve(ws: _WorkingSet, y_c: np.ndarray, beta: float) -> np.ndarray:
+    """The Lasso solution restricted to the working set's columns, from its coefficients."""
+    q = ws.cols.T @ y_c
+    return _feature_sign(ws.gram, q, beta, ws.coef, max_steps=50 * len(q) + 100)
+
+
 def _codes(inputs: np.ndarray, keys: np.ndarray) -> np.ndarray:
     """Unique integer per (input, key) pair: keys are below 2⁴⁰ (N² for N < 10⁶ points)."""
     return (inputs.astype(np.int64) << 40) + keys
@@ -317,7 +323,8 @@ def solve_working_set(dictionaries: list[LagDictionary], y: np.ndarray, beta: fl
         Maximum number of outer (pricing) iterations; a ConvergenceWarning is raised
         if the gap is still above ``tol`` after them.
     warm_start : WorkingSetSolution, optional
-        A previous solution (e.g. at a larger β on a path) to start from.
+        A previous solution (e.g. at a larger β on a path) to start from: its columns are
+        the first working set, optimised on before the first pricing.
     initial_size : int
         Columns added per iteration: at least this many, else half the current support
         (at most that many violators per input are priced).
@@ -331,6 +338,9 @@ def solve_working_set(dictionaries: list[LagDictionary], y: np.ndarray, beta: fl
     if warm_start is not None and len(warm_start.keys):
         ws.update(np.zeros(0, dtype=bool), warm_start.inputs, warm_start.keys, dictionaries,
                   new_coef=warm_start.coef)
+        # optimise on the warm start's columns first: the first pricing then finds the
+        # columns missing from them, not the errors of a start made for other data or β
+        ws.coef = _restricted_solve(ws, y_c, beta)
         r = y_c - ws.cols @ ws.coef
     else:
         r = y_c.copy()
@@ -360,8 +370,7 @@ def solve_working_set(dictionaries: list[LagDictionary], y: np.ndarray, beta: fl
             # nothing to add: polish the restricted solve once more
             keep = np.ones_like(keep)
         ws.update(keep, c_inputs[order], c_keys[order], dictionaries)
-        q = ws.cols.T @ y_c
-        ws.coef = _feature_sign(ws.gram, q, beta, ws.coef, max_steps=50 * len(q) + 100)
+        ws.coef = _restricted_solve(ws, y_c, beta)
         r = y_c - ws.cols @ ws.coef
     if not converged and warn:
         warnings.warn(
