@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from convexforecast.core.implicit import LagDictionary
 from convexforecast.core.lasso import CertifiedMixin
@@ -30,20 +31,64 @@ from convexforecast.core.working_set import WorkingSetSolution
 ZERO_SLOPE = 1e-12  # relative size below which the decomposition treats a slope as zero
 
 
-def left_slope(slopes: np.ndarray, depth: int) -> float:
+@njit(cache=True)
+def _left_slope(slopes: np.ndarray, depth: int) -> float:
     """Slope left of the smallest data point of the canonical function with these secant slopes."""
-    scale = float(np.abs(slopes).max(initial=0.0))
-    if depth == 2:  # see decomposition._decompose_depth2
-        jumps = np.diff(slopes)
-        jumps[np.abs(jumps) <= ZERO_SLOPE * scale] = 0.0
-        pos, neg = jumps[jumps > 0].sum(), -jumps[jumps < 0].sum()
-        return -float(np.clip(-slopes[0], -neg, pos))
+    tol = ZERO_SLOPE * np.abs(slopes).max()
+    if depth == 2:  # minus the weight on left ramps (see decomposition._decompose_depth2)
+        pos, neg = 0.0, 0.0
+        for k in range(slopes.shape[0] - 1):
+            jump = slopes[k + 1] - slopes[k]
+            if jump > tol:
+                pos += jump
+            elif jump < -tol:
+                neg -= jump
+        return -min(max(-slopes[0], -neg), pos)
     span = 0.0  # signed height of the brick spanning [u_0, u_{N−1}] (see decomposition._skyline)
     for sign in (1.0, -1.0):
-        level = np.maximum(sign * slopes, 0.0)
-        level[level <= ZERO_SLOPE * scale] = 0.0
-        span += sign * float(level.min())
-    return float(slopes[0]) - span
+        lowest = np.inf
+        for k in range(slopes.shape[0]):
+            level = max(sign * slopes[k], 0.0)
+            lowest = min(lowest, level if level > tol else 0.0)
+        span += sign * lowest
+    return slopes[0] - span
+
+
+@njit(cache=True)
+def _fit_input(u: np.ndarray, inverse: np.ndarray, a: np.ndarray, b: np.ndarray,
+               coef: np.ndarray, depth: int) -> tuple[np.ndarray, float, float, float]:
+    """Values at ``u``, end slopes and training-row mean of ``Σ coef_t · clip(x − u_{a_t}, 0,
+    u_{b_t} − u_{a_t})``'s canonical function (zero at ``u_0``)."""
+    n = u.shape[0]
+    jumps = np.zeros(n)
+    for t in range(a.shape[0]):  # column t has slope 1 on the intervals a_t … b_t − 1
+        jumps[a[t]] += coef[t]
+        jumps[b[t]] -= coef[t]
+    slopes = np.cumsum(jumps[:-1])
+    values = np.zeros(n)
+    for k in range(n - 1):
+        values[k + 1] = values[k] + slopes[k] * (u[k + 1] - u[k])
+    total = 0.0
+    for i in range(inverse.shape[0]):
+        total += values[inverse[i]]
+    return values, _left_slope(slopes, depth), slopes[-1], total / inverse.shape[0]
+
+
+@njit(cache=True)
+def _add_input(x: np.ndarray, u: np.ndarray, values: np.ndarray, left: float, right: float,
+               out: np.ndarray) -> None:
+    """Add the piecewise-linear function (knots ``u``, ``values``, end slopes) at ``x`` to ``out``."""
+    last = u.shape[0] - 1
+    for i in range(x.shape[0]):
+        v = x[i]
+        if v <= u[0]:
+            out[i] += values[0] + left * (v - u[0])
+        elif v >= u[last]:
+            out[i] += values[last] + right * (v - u[last])
+        else:
+            k = np.searchsorted(u, v, side="right") - 1
+            slope = (values[k + 1] - values[k]) / (u[k + 1] - u[k])
+            out[i] += values[k] + slope * (v - u[k])
 
 
 @dataclass
@@ -78,29 +123,21 @@ class InterpolatedFit(CertifiedMixin):
         knots: list[np.ndarray | None] = [None] * n_inputs
         values: list[np.ndarray | None] = [None] * n_inputs
         left, right = np.zeros(n_inputs), np.zeros(n_inputs)
-        fitted = np.zeros(y.shape[0])
+        fitted_mean = 0.0
         for i in np.unique(raw.inputs):
             dictionary, mask = dictionaries[i], raw.inputs == i
             a, b = dictionary.decode(raw.keys[mask])
-            n = dictionary.n_unique
-            # column (a, b) = clip(x − u_a, 0, u_b − u_a): slope 1 on the intervals a … b − 1
-            jumps = np.bincount(a, raw.coef[mask], n) - np.bincount(b, raw.coef[mask], n)
-            slopes = np.cumsum(jumps[:-1])
+            values[i], left[i], right[i], mean = _fit_input(dictionary.u, dictionary.inverse, a, b,
+                                                            raw.coef[mask], depth)
             knots[i] = dictionary.u
-            values[i] = np.concatenate([[0.0], np.cumsum(slopes * np.diff(dictionary.u))])
-            left[i], right[i] = left_slope(slopes, depth), slopes[-1]
-            fitted += values[i][dictionary.inverse]
-        intercept = float(y.mean() - fitted.mean())
-        return cls(knots, values, left, right, intercept, beta, raw.primal,
+            fitted_mean += mean
+        return cls(knots, values, left, right, float(y.mean() - fitted_mean), beta, raw.primal,
                    min(raw.dual, raw.primal))
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Evaluate at new inputs ``X`` of shape (m, d)."""
         out = np.full(X.shape[0], self.intercept)
         for j, (u, g) in enumerate(zip(self.knots, self.values, strict=True)):
-            if g is None:
-                continue
-            x = X[:, j]
-            out += np.interp(x, u, g) + self.left_slopes[j] * np.minimum(x - u[0], 0.0) \
-                + self.right_slopes[j] * np.maximum(x - u[-1], 0.0)
+            if g is not None:
+                _add_input(X[:, j], u, g, self.left_slopes[j], self.right_slopes[j], out)
         return out
