@@ -84,13 +84,14 @@ class Transform:
         """
         z_hat = np.asarray(z_hat, dtype=np.float64)
         previous = np.asarray(previous, dtype=np.float64)
-        return np.array([self._inverse(z_hat[i : i + 1], previous[i : i + 1])[0]
-                         for i in range(z_hat.size)])
+        return self._inverse(z_hat[:, None], previous[:, None])[:, 0]  # one path per row
 
     def _forward(self, y: np.ndarray) -> np.ndarray:
         return y.copy()
 
     def _inverse(self, z: np.ndarray, last_levels: np.ndarray) -> np.ndarray:  # noqa: ARG002
+        """Paths on the model scale (along the last axis) -> level paths, given the levels
+        observed before them (``last_levels[..., -1]``)."""
         return z.copy()
 
     def __repr__(self) -> str:
@@ -126,7 +127,7 @@ class DiffTransform(Transform):
         return np.diff(y)
 
     def _inverse(self, z: np.ndarray, last_levels: np.ndarray) -> np.ndarray:
-        return last_levels[-1] + np.cumsum(z)
+        return last_levels[..., -1:] + np.cumsum(z, axis=-1)
 
 
 class LogReturnTransform(Transform):
@@ -140,7 +141,7 @@ class LogReturnTransform(Transform):
         return np.diff(np.log(y))
 
     def _inverse(self, z: np.ndarray, last_levels: np.ndarray) -> np.ndarray:
-        return last_levels[-1] * np.exp(np.cumsum(z))
+        return last_levels[..., -1:] * np.exp(np.cumsum(z, axis=-1))
 
 
 TRANSFORMS: dict[str, type[Transform]] = {
