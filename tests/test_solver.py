@@ -11,7 +11,12 @@ from convexforecast.core.decomposition import decompose, secant_slopes
 from convexforecast.core.dictionaries import build_dictionary
 from convexforecast.core.fit import fit_convex_network, make_dictionaries
 from convexforecast.core.implicit import FormulaDictionary, PairDictionary
-from convexforecast.core.working_set import _WorkingSet, beta_max, solve_working_set
+from convexforecast.core.working_set import (
+    WorkingSet,
+    WorkingSetSolution,
+    beta_max,
+    solve_working_set,
+)
 
 
 def _problem(seed: int, n: int, d: int = 1, ties: bool = False, scale: float = 1.0):
@@ -149,7 +154,7 @@ def test_working_set_buffers_stay_consistent_through_updates():
     X, _ = _problem(11, 40, 3)
     dicts = make_dictionaries(X, 3, "relu", 0.01, None)
     rng = np.random.default_rng(1)
-    ws = _WorkingSet(X.shape[0], capacity=2)  # forces several buffer growths
+    ws = WorkingSet(X.shape[0], capacity=2)  # forces several buffer growths
     for _ in range(6):
         keep = rng.random(ws.keys.size) < 0.6
         inputs = rng.integers(0, 3, 7)
@@ -173,6 +178,39 @@ def test_working_set_buffers_stay_consistent_through_updates():
             assert after[pair] == value
         for i, k, c in zip(inputs[fresh], keys[fresh], coef[fresh], strict=True):
             assert after[(int(i), int(k))] == c
+
+
+def test_working_set_starts_from_a_solution_reusing_its_columns():
+    X, y = _problem(12, 40, 2)
+    dicts = make_dictionaries(X, 3, "relu", 0.01, None)
+    ws = WorkingSet(X.shape[0])
+    ws.update(np.zeros(0, dtype=bool), np.array([0, 0, 1]), np.array([3, 7, 5]), dicts,
+              new_coef=np.array([1.0, 2.0, 3.0]))
+    gram_before = ws.gram.copy()
+    start = WorkingSetSolution(np.array([1, 0, 1]), np.array([9, 7, 5]), np.array([-1.0, 4.0, 5.0]),
+                               0.0, np.inf, -np.inf, np.inf, 0, False)
+    ws.start_from(start, dicts)
+    coef = dict(zip(zip(ws.inputs.tolist(), ws.keys.tolist(), strict=True), ws.coef.tolist(),
+                    strict=True))
+    assert coef == {(0, 3): 0.0, (0, 7): 4.0, (1, 5): 5.0, (1, 9): -1.0}  # (1, 9) appended
+    np.testing.assert_array_equal(ws.gram[:3, :3], gram_before)  # kept, not recomputed
+    np.testing.assert_allclose(ws.gram, ws.cols.T @ ws.cols, atol=1e-10)
+
+
+@pytest.mark.parametrize("depth", [2, 3])
+def test_path_with_a_carried_workspace_matches_fresh_solves(depth):
+    X, y = _problem(13, 60, 2)
+    dicts = make_dictionaries(X, depth, "relu", 0.01, None)
+    bmax = beta_max(dicts, y)
+    ws = WorkingSet(X.shape[0])
+    for ratio in (0.3, 0.1, 0.03, 0.01):
+        carried = solve_working_set(dicts, y, ratio * bmax, workspace=ws)
+        fresh = solve_working_set(dicts, y, ratio * bmax)
+        assert carried.relative_gap <= 1e-6 and fresh.relative_gap <= 1e-6
+        assert carried.primal == pytest.approx(fresh.primal, rel=2e-6)
+        # the workspace ends holding the solution it returned
+        nz = ws.coef != 0.0
+        np.testing.assert_array_equal(ws.coef[nz], carried.coef)
 
 
 @pytest.mark.parametrize("activation", ["leaky_relu", "abs", "sign", "threshold"])

@@ -47,6 +47,7 @@ from convexforecast.core.interpolant import InterpolatedFit
 from convexforecast.core.lasso import CertifiedMixin, dual_objective
 from convexforecast.core.reference import TINY_BETA, solve_cvxpy
 from convexforecast.core.working_set import (
+    WorkingSet,
     WorkingSetSolution,
     beta_max,
     price_all,
@@ -197,6 +198,7 @@ def fit_convex_network(X: np.ndarray, y: np.ndarray, *, depth: int, activation: 
                        dictionaries: list[LagDictionary] | None = None,
                        warm_start: WorkingSetSolution | None = None,
                        beta_maximum: float | None = None, predict_only: bool = False,
+                       workspace: WorkingSet | None = None,
                        ) -> tuple[ConvexFit | InterpolatedFit, WorkingSetSolution | None]:
     """Solve the additive network Lasso and return a certified, canonical solution.
 
@@ -214,8 +216,9 @@ def fit_convex_network(X: np.ndarray, y: np.ndarray, *, depth: int, activation: 
         ``"auto"`` is ``"fast"``.
     tol : float
         Target relative duality gap of the fast solver.
-    dictionaries, warm_start, beta_maximum
-        Reuse implicit dictionaries, a previous solution and ``β_max`` of ``y`` (β paths).
+    dictionaries, warm_start, beta_maximum, workspace
+        Reuse implicit dictionaries, a previous solution, ``β_max`` of ``y`` and the
+        working set of an earlier fast solve on the same data (β paths).
     predict_only : bool
         For ReLU fits of depth ≤ 3 on the fast route, return the canonical function as an
         :class:`~convexforecast.core.interpolant.InterpolatedFit` (predictions and the
@@ -239,7 +242,7 @@ def fit_convex_network(X: np.ndarray, y: np.ndarray, *, depth: int, activation: 
     raw = None
     if not use_reference:
         raw = solve_working_set(dictionaries, y, beta, tol=tol, max_iter=max_iter,
-                                warm_start=warm_start, warn=False)
+                                warm_start=warm_start, warn=False, workspace=workspace)
         if not raw.converged and small:
             use_reference = True  # the solver stalled; the explicit reference is cheap here
         elif not raw.converged:

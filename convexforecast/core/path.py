@@ -31,7 +31,7 @@ from convexforecast.core.fit import (
 )
 from convexforecast.core.implicit import LagDictionary
 from convexforecast.core.interpolant import InterpolatedFit
-from convexforecast.core.working_set import PortableSolution, beta_max
+from convexforecast.core.working_set import PortableSolution, WorkingSet, beta_max
 
 
 def beta_grid(beta_maximum: float, n_betas: int, min_ratio: float) -> np.ndarray:
@@ -50,18 +50,18 @@ def _solve_path(X: np.ndarray, y: np.ndarray, betas: np.ndarray,
                                      options.get("negative_slope", 0.01),
                                      options.get("max_switches"))
     bmax = beta_max(dictionaries, y) if options.get("solver", "auto") != "cvxpy" else None
-    fits, portables, raw = [], [], None
+    fits, portables = [], []
+    workspace = WorkingSet(y.shape[0])  # columns and Gram matrix carried along the path
     for b, beta in enumerate(betas):
-        start = raw
+        start = None
         if starts is not None and starts[b] is not None:
             start = starts[b].start(dictionaries)
-        fit, new_raw = fit_convex_network(X, y, beta=float(beta), dictionaries=dictionaries,
-                                          warm_start=start, beta_maximum=bmax,
-                                          predict_only=predict_only, **options)
-        raw = new_raw if new_raw is not None else raw
+        fit, raw = fit_convex_network(X, y, beta=float(beta), dictionaries=dictionaries,
+                                      warm_start=start, beta_maximum=bmax,
+                                      predict_only=predict_only, workspace=workspace, **options)
         fits.append(fit)
         if portable:
-            portables.append(PortableSolution.from_solution(new_raw, dictionaries))
+            portables.append(PortableSolution.from_solution(raw, dictionaries))
     return fits, portables
 
 

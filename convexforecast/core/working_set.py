@@ -198,7 +198,7 @@ def _feature_sign(G: np.ndarray, q: np.ndarray, beta: float, z: np.ndarray,
     return z
 
 
-class _WorkingSet:
+class WorkingSet:
     """Centred working-set columns with an incrementally maintained Gram matrix.
 
     Columns and Gram matrix live in preallocated buffers (columns Fortran-ordered) that
@@ -238,6 +238,18 @@ class _WorkingSet:
         gram[:old, :old] = self._gram[:old, :old]
         self._cols, self._gram = cols, gram
 
+    def start_from(self, start: WorkingSetSolution, dictionaries: list[LagDictionary]) -> None:
+        """Set the coefficients to ``start``'s, appending its columns not present yet."""
+        codes, wanted = self.codes(), _codes(start.inputs, start.keys)
+        order = np.argsort(codes)
+        at = np.minimum(np.searchsorted(codes[order], wanted), max(codes.shape[0] - 1, 0))
+        found = codes[order][at] == wanted if codes.shape[0] else np.zeros(wanted.shape, bool)
+        self.coef = np.zeros(codes.shape[0])
+        self.coef[order[at[found]]] = start.coef[found]
+        if not found.all():
+            self.update(np.ones(codes.shape[0], dtype=bool), start.inputs[~found],
+                        start.keys[~found], dictionaries, new_coef=start.coef[~found])
+
     def update(self, keep: np.ndarray, new_inputs: np.ndarray, new_keys: np.ndarray,
                dictionaries: list[LagDictionary], new_coef: np.ndarray | None = None) -> None:
         """Keep the columns ``keep`` (boolean) and append new (input, key) columns.
@@ -274,7 +286,7 @@ class _WorkingSet:
         self.coef = np.concatenate([self.coef[kept], new_coef])
 
 
-def _restricted_solve(ws: _WorkingSet, y_c: np.ndarray, beta: float) -> np.ndarray:
+def _restricted_solve(ws: WorkingSet, y_c: np.ndarray, beta: float) -> np.ndarray:
     """The Lasso solution restricted to the working set's columns, from its coefficients."""
     q = ws.cols.T @ y_c
     return _feature_sign(ws.gram, q, beta, ws.coef, max_steps=50 * len(q) + 100)
@@ -306,7 +318,8 @@ def beta_max(dictionaries: list[LagDictionary], y: np.ndarray) -> float:
 def solve_working_set(dictionaries: list[LagDictionary], y: np.ndarray, beta: float, *,
                       tol: float = 1e-6, max_iter: int = 500,
                       warm_start: WorkingSetSolution | None = None,
-                      initial_size: int = 32, warn: bool = True) -> WorkingSetSolution:
+                      initial_size: int = 32, warn: bool = True,
+                      workspace: WorkingSet | None = None) -> WorkingSetSolution:
     """Solve ``min ½‖Σ_i A_i z_i + ξ − y‖² + β‖z‖₁`` to relative duality gap ``tol``.
 
     Parameters
@@ -331,19 +344,21 @@ def solve_working_set(dictionaries: list[LagDictionary], y: np.ndarray, beta: fl
     warn : bool
         Emit a ConvergenceWarning when stopping above ``tol`` (after ``max_iter``
         iterations, or after 15 iterations that did not shrink the gap by 10%).
+    workspace : WorkingSet, optional
+        The working set of an earlier solve on the same ``dictionaries`` and ``y`` (a β
+        path): its columns and Gram matrix are reused, and it is updated in place. Without
+        ``warm_start`` that solve's solution is the start.
     """
     y_mean = float(y.mean())
     y_c = y - y_mean
-    ws = _WorkingSet(y.shape[0])
-    if warm_start is not None and len(warm_start.keys):
-        ws.update(np.zeros(0, dtype=bool), warm_start.inputs, warm_start.keys, dictionaries,
-                  new_coef=warm_start.coef)
-        # optimise on the warm start's columns first: the first pricing then finds the
-        # columns missing from them, not the errors of a start made for other data or β
+    ws = WorkingSet(y.shape[0]) if workspace is None else workspace
+    if warm_start is not None:
+        ws.start_from(warm_start, dictionaries)
+    if len(ws.keys):
+        # optimise on the start's columns first: the first pricing then finds the columns
+        # missing from them, not the errors of a start made for other data or another β
         ws.coef = _restricted_solve(ws, y_c, beta)
-        r = y_c - ws.cols @ ws.coef
-    else:
-        r = y_c.copy()
+    r = y_c - ws.cols @ ws.coef
     best_dual, primal, max_abs = -np.inf, np.inf, np.inf
     best_gap, stalled, converged = np.inf, 0, False
     n_iter = 0
