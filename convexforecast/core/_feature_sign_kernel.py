@@ -104,13 +104,14 @@ def feature_sign_steps(G: np.ndarray, q: np.ndarray, beta: float, z: np.ndarray,
                 return z, NEEDS_ROBUST_STEP, 0
             active[m] = i
             m += 1
-    grad = np.empty(n)
+    grad, curvature = np.empty(n), np.empty(n)
     for step in range(max_steps):
-        for i in range(n):
-            s = -q[i]
-            for p in range(m):
-                s += G[i, active[p]] * z[active[p]]
-            grad[i] = s
+        for i in range(n):  # grad = G z − q, as axpys of G's (contiguous) active rows
+            grad[i] = -q[i]
+        for p in range(m):
+            row, weight = G[active[p]], z[active[p]]
+            for i in range(n):
+                grad[i] += weight * row[i]
         optimal_on_active = True
         for p in range(m):
             i = active[p]
@@ -141,15 +142,17 @@ def feature_sign_steps(G: np.ndarray, q: np.ndarray, beta: float, z: np.ndarray,
         direction = _solve_upper(L, size, _solve_lower(L, size, rhs)) - start
         # objective along start + t·direction: t·gd + ½t²·dGd + β(‖start + t·d‖₁ − ‖start‖₁)
         gd, dGd, l1_start, current = 0.0, 0.0, 0.0, 0.0
+        curvature[:] = 0.0  # G d on all columns, again as axpys of active rows
+        for p in range(size):
+            row, weight = G[active[p]], direction[p]
+            for i in range(n):
+                curvature[i] += weight * row[i]
         for p in range(size):
             i = active[p]
             gd += grad[i] * direction[p]
             l1_start += abs(start[p])
             current += 0.5 * start[p] * (grad[i] - q[i])
-            s = 0.0
-            for r in range(size):
-                s += G[i, active[r]] * direction[r]
-            dGd += direction[p] * s
+            dGd += direction[p] * curvature[i]
         current += beta * l1_start
         best_t, best_delta, best_zero = -1.0, 1e-13 * abs(current), -1
         for p in range(-1, size):
