@@ -94,3 +94,23 @@ def test_kernel_does_not_mutate_its_start():
     start = np.zeros(len(q))
     feature_sign_steps(G, q, beta, start, 1e-11 * beta, 10_000)
     assert not start.any()
+
+
+def test_search_ends_when_a_robust_step_gives_no_descent(monkeypatch):
+    # A robust step that returns its start (a round-off-level "descent") used to be retried
+    # until max_steps: thousands of eigendecompositions for nothing.
+    import convexforecast.core.working_set as working_set
+
+    G, q, beta = _lasso_problem(2, duplicate=True)
+    start = np.zeros(len(q))
+    start[2] = start[3] = start[4] = 1.0  # dependent: the kernel hands over at once
+    calls = []
+
+    def no_progress(G, q, beta, z, kkt_tol):
+        calls.append(1)
+        return z.copy()
+
+    monkeypatch.setattr(working_set, "_robust_step", no_progress)
+    out = working_set._feature_sign(G, q, beta, start, max_steps=10_000)
+    assert len(calls) == 1
+    np.testing.assert_array_equal(out, start)

@@ -194,6 +194,9 @@ def _feature_sign(G: np.ndarray, q: np.ndarray, beta: float, z: np.ndarray,
         new_z = _robust_step(G, q, beta, z, kkt_tol)
         if new_z is None:
             return z
+        before, after = _lasso_value(np.vstack([z, new_z]), G, q, beta)
+        if after >= before - 1e-15 * abs(before):
+            return new_z if after <= before else z  # no descent left beyond round-off
         z = new_z
     return z
 
