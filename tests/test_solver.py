@@ -185,15 +185,17 @@ def test_working_set_starts_from_a_solution_reusing_its_columns():
     dicts = make_dictionaries(X, 3, "relu", 0.01, None)
     ws = WorkingSet(X.shape[0])
     ws.update(np.zeros(0, dtype=bool), np.array([0, 0, 1]), np.array([3, 7, 5]), dicts,
-              new_coef=np.array([1.0, 2.0, 3.0]))
-    gram_before = ws.gram.copy()
-    start = WorkingSetSolution(np.array([1, 0, 1]), np.array([9, 7, 5]), np.array([-1.0, 4.0, 5.0]),
+              new_coef=np.array([1.0, 2.0, 0.0]))
+    gram_before = ws.gram[:2, :2].copy()
+    start = WorkingSetSolution(np.array([1, 0]), np.array([9, 7]), np.array([-1.0, 4.0]),
                                0.0, np.inf, -np.inf, np.inf, 0, False)
     ws.start_from(start, dicts)
     coef = dict(zip(zip(ws.inputs.tolist(), ws.keys.tolist(), strict=True), ws.coef.tolist(),
                     strict=True))
-    assert coef == {(0, 3): 0.0, (0, 7): 4.0, (1, 5): 5.0, (1, 9): -1.0}  # (1, 9) appended
-    np.testing.assert_array_equal(ws.gram[:3, :3], gram_before)  # kept, not recomputed
+    # the current solution's columns stay (at the start's coefficients), its zero column
+    # (1, 5) goes, the start's new column (1, 9) is appended
+    assert coef == {(0, 3): 0.0, (0, 7): 4.0, (1, 9): -1.0}
+    np.testing.assert_array_equal(ws.gram[:2, :2], gram_before)  # kept, not recomputed
     np.testing.assert_allclose(ws.gram, ws.cols.T @ ws.cols, atol=1e-10)
 
 

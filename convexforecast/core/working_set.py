@@ -242,7 +242,10 @@ class WorkingSet:
         self._cols, self._gram = cols, gram
 
     def start_from(self, start: WorkingSetSolution, dictionaries: list[LagDictionary]) -> None:
-        """Set the coefficients to ``start``'s, appending its columns not present yet."""
+        """Keep the columns of the current solution, set the coefficients to ``start``'s and
+        append its columns not present yet (so the set stays bounded along a path)."""
+        none = np.empty(0, dtype=np.int64)
+        self.update(self.coef != 0.0, none, none, dictionaries)
         codes, wanted = self.codes(), _codes(start.inputs, start.keys)
         order = np.argsort(codes)
         at = np.minimum(np.searchsorted(codes[order], wanted), max(codes.shape[0] - 1, 0))
