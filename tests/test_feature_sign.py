@@ -114,3 +114,26 @@ def test_search_ends_when_a_robust_step_gives_no_descent(monkeypatch):
     out = working_set._feature_sign(G, q, beta, start, max_steps=10_000)
     assert len(calls) == 1
     np.testing.assert_array_equal(out, start)
+
+
+def test_kernel_accepts_a_lapack_factor_of_its_start():
+    from convexforecast.core.working_set import _start_factor
+
+    G, q, beta = _lasso_problem(4)
+    start, _, _ = feature_sign_steps(G, q, 2.0 * beta, np.zeros(len(q)), 1e-11 * beta, 10_000)
+    assert np.count_nonzero(start) >= 3
+    with_factor = feature_sign_steps(G, q, beta, start, 1e-11 * beta, 10_000, _start_factor(G, start))
+    built = feature_sign_steps(G, q, beta, start, 1e-11 * beta, 10_000)
+    assert with_factor[1] == built[1] == OPTIMAL
+    np.testing.assert_allclose(with_factor[0], built[0], rtol=1e-9, atol=1e-12)
+
+
+def test_kernel_rejects_a_factor_with_a_vanishing_pivot():
+    G, q, beta = _lasso_problem(2, duplicate=True)
+    start = np.zeros(len(q))
+    start[2] = start[3] = start[4] = 1.0  # column 3 = column 2 + column 4
+    active = np.flatnonzero(start)
+    # the jitter makes the factor exist, with a last squared pivot ~3e-11 (< 1e-12·G_jj)
+    factor = np.linalg.cholesky(G[np.ix_(active, active)] + 1e-11 * np.eye(3))
+    z, status, n_steps = feature_sign_steps(G, q, beta, start, 1e-11 * beta, 10_000, factor)
+    assert (status, n_steps) == (NEEDS_ROBUST_STEP, 0)

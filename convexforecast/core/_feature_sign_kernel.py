@@ -81,8 +81,12 @@ def _delete(L: np.ndarray, m: int, j: int) -> None:
 
 @njit(cache=True)
 def feature_sign_steps(G: np.ndarray, q: np.ndarray, beta: float, z: np.ndarray, kkt_tol: float,
-                       max_steps: int) -> tuple[np.ndarray, int, int]:
+                       max_steps: int, factor: np.ndarray | None = None,
+                       ) -> tuple[np.ndarray, int, int]:
     """Feature-sign search on ``½ zᵀGz − qᵀz + β‖z‖₁`` from ``z`` while steps are well-posed.
+
+    ``factor``, if given, is the lower Cholesky factor of ``G`` on the non-zeros of ``z`` (in
+    index order), e.g. from LAPACK; without it the factor is built column by column.
 
     Returns
     -------
@@ -100,10 +104,16 @@ def feature_sign_steps(G: np.ndarray, q: np.ndarray, beta: float, z: np.ndarray,
     m = 0
     for i in range(n):
         if z[i] != 0.0:
-            if not _append(L, m, G, active, i):
+            if factor is None and not _append(L, m, G, active, i):
                 return z, NEEDS_ROBUST_STEP, 0
             active[m] = i
             m += 1
+    if factor is not None:
+        for p in range(m):
+            if factor[p, p] * factor[p, p] <= DEPENDENT_PIVOT * G[active[p], active[p]]:
+                return z, NEEDS_ROBUST_STEP, 0
+            for r in range(p + 1):
+                L[p, r] = factor[p, r]
     grad, curvature = np.empty(n), np.empty(n)
     for step in range(max_steps):
         for i in range(n):  # grad = G z − q, as axpys of G's (contiguous) active rows

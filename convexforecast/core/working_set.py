@@ -173,6 +173,18 @@ def _robust_step(G: np.ndarray, q: np.ndarray, beta: float, z: np.ndarray,
     return None
 
 
+def _start_factor(G: np.ndarray, z: np.ndarray) -> np.ndarray | None:
+    """LAPACK Cholesky factor of ``G`` on the non-zeros of ``z`` (None if empty or not
+    positive definite: the kernel then finds the dependent column itself)."""
+    active = np.flatnonzero(z)
+    if not active.size:
+        return None
+    try:
+        return scipy.linalg.cholesky(G[np.ix_(active, active)], lower=True, check_finite=False)
+    except np.linalg.LinAlgError:
+        return None
+
+
 def _feature_sign(G: np.ndarray, q: np.ndarray, beta: float, z: np.ndarray,
                   max_steps: int) -> np.ndarray:
     """Exactly minimise ``½ zᵀGz − qᵀz + β‖z‖₁`` by feature-sign search from ``z``.
@@ -187,7 +199,8 @@ def _feature_sign(G: np.ndarray, q: np.ndarray, beta: float, z: np.ndarray,
     G = np.ascontiguousarray(G)
     steps = 0
     while steps < max_steps:
-        z, status, used = feature_sign_steps(G, q, beta, z, kkt_tol, max_steps - steps)
+        z, status, used = feature_sign_steps(G, q, beta, z, kkt_tol, max_steps - steps,
+                                             _start_factor(G, z))
         steps += used + 1
         if status != NEEDS_ROBUST_STEP:
             return z
