@@ -14,6 +14,7 @@ from convexforecast.core.implicit import FormulaDictionary, PairDictionary
 from convexforecast.core.working_set import (
     WorkingSet,
     WorkingSetSolution,
+    _locate,
     beta_max,
     solve_working_set,
 )
@@ -197,6 +198,14 @@ def test_working_set_starts_from_a_solution_reusing_its_columns():
     assert coef == {(0, 3): 0.0, (0, 7): 4.0, (1, 9): -1.0}
     np.testing.assert_array_equal(ws.gram[:2, :2], gram_before)  # kept, not recomputed
     np.testing.assert_allclose(ws.gram, ws.cols.T @ ws.cols, atol=1e-10)
+
+
+def test_locate_finds_codes_and_their_positions():
+    codes = np.array([40, 7, 1 << 41, 3])
+    found, at = _locate(np.array([3, 5, 1 << 41, 40, 99]), codes)
+    np.testing.assert_array_equal(found, [True, False, True, True, False])
+    np.testing.assert_array_equal(at[found], [3, 2, 0])
+    assert not _locate(np.array([1, 2]), np.empty(0, dtype=np.int64))[0].any()
 
 
 @pytest.mark.parametrize("depth", [2, 3])

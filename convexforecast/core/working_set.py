@@ -259,12 +259,10 @@ class WorkingSet:
         append its columns not present yet (so the set stays bounded along a path)."""
         none = np.empty(0, dtype=np.int64)
         self.update(self.coef != 0.0, none, none, dictionaries)
-        codes, wanted = self.codes(), _codes(start.inputs, start.keys)
-        order = np.argsort(codes)
-        at = np.minimum(np.searchsorted(codes[order], wanted), max(codes.shape[0] - 1, 0))
-        found = codes[order][at] == wanted if codes.shape[0] else np.zeros(wanted.shape, bool)
+        codes = self.codes()
+        found, at = _locate(_codes(start.inputs, start.keys), codes)
         self.coef = np.zeros(codes.shape[0])
-        self.coef[order[at[found]]] = start.coef[found]
+        self.coef[at[found]] = start.coef[found]
         if not found.all():
             self.update(np.ones(codes.shape[0], dtype=bool), start.inputs[~found],
                         start.keys[~found], dictionaries, new_coef=start.coef[~found])
@@ -314,6 +312,15 @@ def _restricted_solve(ws: WorkingSet, y_c: np.ndarray, beta: float) -> np.ndarra
 def _codes(inputs: np.ndarray, keys: np.ndarray) -> np.ndarray:
     """Unique integer per (input, key) pair: keys are below 2⁴⁰ (N² for N < 10⁶ points)."""
     return (inputs.astype(np.int64) << 40) + keys
+
+
+def _locate(values: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which ``values`` occur in ``codes`` (distinct), and where (valid where found)."""
+    if not codes.shape[0]:
+        return np.zeros(values.shape[0], dtype=bool), np.zeros(values.shape[0], dtype=np.int64)
+    order = np.argsort(codes)
+    at = order[np.minimum(np.searchsorted(codes, values, sorter=order), codes.shape[0] - 1)]
+    return codes[at] == values, at
 
 
 def price_all(dictionaries: list[LagDictionary], r: np.ndarray,
@@ -395,7 +402,7 @@ def solve_working_set(dictionaries: list[LagDictionary], y: np.ndarray, beta: fl
             best_gap = primal - best_dual
         if stalled >= 15:
             break  # the restricted solves cycle (near-interpolation): let the caller decide
-        fresh = ~np.isin(_codes(c_inputs, c_keys), ws.codes())
+        fresh = ~_locate(_codes(c_inputs, c_keys), ws.codes())[0]
         viol = fresh & (np.abs(c_vals) > beta)
         order = np.flatnonzero(viol)[np.argsort(-np.abs(c_vals[viol]), kind="stable")]
         order = order[:k]
