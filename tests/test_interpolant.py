@@ -72,3 +72,21 @@ def test_cross_validation_scores_the_canonical_networks():
         networks = lasso_path(X[train], y[train], result.betas, **options)
         mse = [np.mean((net.predict(X[test]) - y[test]) ** 2) for net in networks]
         np.testing.assert_allclose(result.fold_mse[f], mse, rtol=1e-9)
+
+
+def test_shared_interval_cache_gives_the_same_predictions():
+    X, y = _problem(7, 80, 2)
+    Z = np.random.default_rng(1).uniform(-4.0, 4.0, (300, 2))
+    dictionaries = make_dictionaries(X, 3, "relu", 0.01, None)
+    bmax = beta_max(dictionaries, y)
+    fits = [fit_convex_network(X, y, depth=3, activation="relu", beta=ratio * bmax,
+                               dictionaries=dictionaries, predict_only=True)[0]
+            for ratio in (0.3, 0.03, 0.01)]
+    intervals: dict = {}
+    for fit in fits:  # one cache along the path, as the cross-validation uses it
+        np.testing.assert_array_equal(fit.predict(Z, intervals), fit.predict(Z))
+    assert set(intervals) == {0, 1}
+    # a fit on other data (other knots) does not reuse the cached intervals
+    X2, y2 = _problem(8, 50, 2)
+    other, _ = fit_convex_network(X2, y2, depth=3, activation="relu", beta=0.01, predict_only=True)
+    np.testing.assert_array_equal(other.predict(Z, intervals), other.predict(Z))

@@ -76,8 +76,9 @@ def _fit_input(u: np.ndarray, inverse: np.ndarray, a: np.ndarray, b: np.ndarray,
 
 @njit(cache=True)
 def _add_input(x: np.ndarray, u: np.ndarray, values: np.ndarray, left: float, right: float,
-               out: np.ndarray) -> None:
-    """Add the piecewise-linear function (knots ``u``, ``values``, end slopes) at ``x`` to ``out``."""
+               interval: np.ndarray, out: np.ndarray) -> None:
+    """Add the piecewise-linear function (knots ``u``, ``values``, end slopes) at ``x`` to
+    ``out``; ``u[interval[i]] <= x[i] < u[interval[i] + 1]`` for the points inside the knots."""
     last = u.shape[0] - 1
     for i in range(x.shape[0]):
         v = x[i]
@@ -86,7 +87,7 @@ def _add_input(x: np.ndarray, u: np.ndarray, values: np.ndarray, left: float, ri
         elif v >= u[last]:
             out[i] += values[last] + right * (v - u[last])
         else:
-            k = np.searchsorted(u, v, side="right") - 1
+            k = interval[i]
             slope = (values[k + 1] - values[k]) / (u[k + 1] - u[k])
             out[i] += values[k] + slope * (v - u[k])
 
@@ -134,10 +135,20 @@ class InterpolatedFit(CertifiedMixin):
         return cls(knots, values, left, right, float(y.mean() - fitted_mean), beta, raw.primal,
                    min(raw.dual, raw.primal))
 
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        """Evaluate at new inputs ``X`` of shape (m, d)."""
+    def predict(self, X: np.ndarray, intervals: dict | None = None) -> np.ndarray:
+        """Evaluate at new inputs ``X`` of shape (m, d).
+
+        ``intervals``: a dict to share between fits on the same dictionaries and the same
+        ``X`` (a β path scored on one validation block); it caches where the points fall
+        among each input's knots.
+        """
         out = np.full(X.shape[0], self.intercept)
+        intervals = {} if intervals is None else intervals
         for j, (u, g) in enumerate(zip(self.knots, self.values, strict=True)):
-            if g is not None:
-                _add_input(X[:, j], u, g, self.left_slopes[j], self.right_slopes[j], out)
+            if g is None:
+                continue
+            if j not in intervals or intervals[j][0] is not u:
+                intervals[j] = (u, np.searchsorted(u, X[:, j], side="right") - 1)
+            _add_input(X[:, j], u, g, self.left_slopes[j], self.right_slopes[j],
+                       intervals[j][1], out)
         return out

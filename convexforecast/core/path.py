@@ -133,8 +133,11 @@ def cross_validate_beta(X: np.ndarray, y: np.ndarray, *, n_folds: int = 5, n_bet
                                       None if previous is None else previous[f], options,
                                       return_solutions, predict_only=True)
         solutions.append(portables)
+        X_test, intervals = X[test], {}  # the fits of one fold share their knots
         for b, fit in enumerate(fits):
-            err = fit.predict(X[test]) - y[test]
+            pred = fit.predict(X_test, intervals) if isinstance(fit, InterpolatedFit) \
+                else fit.predict(X_test)
+            err = pred - y[test]
             fold_mse[f, b] = float(err @ err) / len(test)
     mean = fold_mse.mean(axis=0)
     se = fold_mse.std(axis=0, ddof=1) / np.sqrt(n_folds) if n_folds > 1 else np.zeros(n_betas)
