@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg
+from numba import njit
 from sklearn.exceptions import ConvergenceWarning
 
 from convexforecast.core._feature_sign_kernel import NEEDS_ROBUST_STEP, feature_sign_steps
@@ -278,10 +279,7 @@ class WorkingSet:
         m, k = kept.shape[0], new_keys.shape[0]
         moved = int(np.argmin(kept == np.arange(m))) if m and kept[-1] != m - 1 else m
         if moved < m:  # compact: columns before ``moved`` are already in place
-            tail = kept[moved:]
-            self._cols[:, moved:m] = self._cols[:, tail]
-            self._gram[moved:m, :m] = self._gram[np.ix_(tail, kept)]
-            self._gram[:moved, moved:m] = self._gram[:moved, tail]
+            _compact(self._cols, self._gram, kept, moved)
         order = np.argsort(new_inputs, kind="stable")
         new_inputs, new_keys = new_inputs[order], new_keys[order]
         new_coef = np.zeros(k) if new_coef is None else new_coef[order]
@@ -301,6 +299,22 @@ class WorkingSet:
         self.inputs = np.concatenate([self.inputs[kept], new_inputs])
         self.keys = np.concatenate([self.keys[kept], new_keys])
         self.coef = np.concatenate([self.coef[kept], new_coef])
+
+
+@njit(cache=True)
+def _compact(cols: np.ndarray, gram: np.ndarray, kept: np.ndarray, moved: int) -> None:
+    """Move columns ``kept[moved:]`` (increasing) to positions ``moved, moved + 1, …`` of
+    ``cols`` and ``gram`` in place (``kept[:moved]`` are already in place): every read is at
+    or after the position written, so nothing is overwritten before it is read."""
+    m = kept.shape[0]
+    for t in range(moved, m):
+        source = kept[t]
+        for i in range(cols.shape[0]):
+            cols[i, t] = cols[i, source]
+    for a in range(m):
+        row = kept[a]
+        for b in range(moved if a < moved else 0, m):
+            gram[a, b] = gram[row, kept[b]]
 
 
 def _restricted_solve(ws: WorkingSet, y_c: np.ndarray, beta: float) -> np.ndarray:
