@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from convexforecast.core.decomposition import decompose, secant_slopes
 from convexforecast.core.dictionaries import build_dictionary
 from convexforecast.core.fit import fit_convex_network, make_dictionaries
-from convexforecast.core.implicit import FormulaDictionary, PairDictionary
+from convexforecast.core.implicit import CappedRampStack, FormulaDictionary, PairDictionary
 from convexforecast.core.working_set import (
     WorkingSet,
     WorkingSetSolution,
@@ -198,6 +198,22 @@ def test_working_set_starts_from_a_solution_reusing_its_columns():
     assert coef == {(0, 3): 0.0, (0, 7): 4.0, (1, 9): -1.0}
     np.testing.assert_array_equal(ws.gram[:2, :2], gram_before)  # kept, not recomputed
     np.testing.assert_allclose(ws.gram, ws.cols.T @ ws.cols, atol=1e-10)
+
+
+def test_capped_ramp_stack_fills_the_columns_of_every_input():
+    X, _ = _problem(14, 50, 3, ties=True)
+    dicts = make_dictionaries(X, 3, "relu", 0.01, None)
+    stack = CappedRampStack.of(dicts)
+    inputs = np.array([0, 0, 1, 2, 2])
+    keys = np.array([5, 60, 7, 3, 44])
+    out = np.empty((X.shape[0], 5), order="F")
+    means = stack.centred_columns(inputs, keys, out)
+    for j, (i, key) in enumerate(zip(inputs, keys, strict=True)):
+        alone = np.empty((X.shape[0], 1), order="F")
+        mean = dicts[i].centred_columns(np.array([key]), alone)
+        np.testing.assert_array_equal(out[:, j], alone[:, 0])
+        assert means[j] == mean[0]
+    assert CappedRampStack.of(make_dictionaries(X, 2, "abs", 0.01, None)) is None
 
 
 def test_locate_finds_codes_and_their_positions():

@@ -35,15 +35,14 @@ from convexforecast.core.features import Feature
 
 
 @njit(cache=True)
-def _fill_capped_ramps(x: np.ndarray, lo: np.ndarray, hi: np.ndarray, out: np.ndarray,
-                       centre: bool) -> np.ndarray:
-    """Write ``clip(x − lo_k, 0, hi_k − lo_k)`` into column k of ``out``; return the means.
-
-    With ``centre`` the columns are centred in place (their means subtracted).
-    """
-    n = x.shape[0]
+def _fill_capped_ramps(x_rows: np.ndarray, rows: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                       out: np.ndarray, centre: bool) -> np.ndarray:
+    """Write ``clip(x − lo_k, 0, hi_k − lo_k)``, x = ``x_rows[rows[k]]``, into column k of
+    ``out``; return the means. With ``centre`` the columns are centred in place."""
+    n = x_rows.shape[1]
     means = np.empty(lo.shape[0])
     for k in range(lo.shape[0]):
+        x = x_rows[rows[k]]
         width, total = hi[k] - lo[k], 0.0
         for i in range(n):
             v = min(max(x[i] - lo[k], 0.0), width)
@@ -228,12 +227,14 @@ class PairDictionary(LagDictionary):
     def columns(self, keys: np.ndarray) -> np.ndarray:
         a, b = self.decode(keys)
         out = np.empty((len(a), self.x.shape[0])).T
-        _fill_capped_ramps(self.x, self.u[a], self.u[b], out, False)
+        _fill_capped_ramps(self.x[None, :], np.zeros(len(a), dtype=np.int64), self.u[a],
+                           self.u[b], out, False)
         return out
 
     def centred_columns(self, keys: np.ndarray, out: np.ndarray) -> np.ndarray:
         a, b = self.decode(keys)
-        return _fill_capped_ramps(self.x, self.u[a], self.u[b], out, True)
+        return _fill_capped_ramps(self.x[None, :], np.zeros(len(a), dtype=np.int64), self.u[a],
+                                  self.u[b], out, True)
 
     def features(self, keys: np.ndarray) -> tuple[list[Feature], np.ndarray]:
         a, b = self.decode(keys)
@@ -243,6 +244,31 @@ class PairDictionary(LagDictionary):
             feat, signs[i] = pair_feature(self.u, int(ai), int(bi), last, self.depth)
             feats.append(feat)
         return feats, signs
+
+
+class CappedRampStack:
+    """Several inputs' :class:`PairDictionary` data side by side, so that columns of many
+    inputs are filled in one compiled pass (see :meth:`centred_columns`)."""
+
+    def __init__(self, dictionaries: list[PairDictionary]) -> None:
+        self.x = np.stack([d.x for d in dictionaries])
+        self.n_unique = np.array([d.n_unique for d in dictionaries], dtype=np.int64)
+        self.offsets = np.concatenate([[0], np.cumsum(self.n_unique)[:-1]])
+        self.u = np.concatenate([d.u for d in dictionaries])
+
+    @classmethod
+    def of(cls, dictionaries: list[LagDictionary]) -> CappedRampStack | None:
+        """The stack of ``dictionaries``, or None unless they are all PairDictionary."""
+        if all(isinstance(d, PairDictionary) for d in dictionaries):
+            return cls(dictionaries)
+        return None
+
+    def centred_columns(self, inputs: np.ndarray, keys: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Write the centred columns (``inputs[k]``, ``keys[k]``) into ``out``; return their means."""
+        n_unique = self.n_unique[inputs]
+        first = self.offsets[inputs] + keys // n_unique
+        last = self.offsets[inputs] + keys % n_unique
+        return _fill_capped_ramps(self.x, inputs, self.u[first], self.u[last], out, True)
 
 
 def pair_feature(u: np.ndarray, a: int, b: int, last: int, depth: int) -> tuple[Feature, float]:

@@ -23,7 +23,7 @@ from numba import njit
 from sklearn.exceptions import ConvergenceWarning
 
 from convexforecast.core._feature_sign_kernel import NEEDS_ROBUST_STEP, feature_sign_steps
-from convexforecast.core.implicit import LagDictionary
+from convexforecast.core.implicit import CappedRampStack, LagDictionary
 from convexforecast.core.lasso import CertifiedMixin, dual_objective
 
 
@@ -229,6 +229,7 @@ class WorkingSet:
         self.coef = np.empty(0)
         self._cols = np.empty((n, capacity), order="F")
         self._gram = np.empty((capacity, capacity))
+        self._stack: tuple | None = None  # (dictionaries, their CappedRampStack or None)
 
     @property
     def cols(self) -> np.ndarray:
@@ -268,6 +269,20 @@ class WorkingSet:
             self.update(np.ones(codes.shape[0], dtype=bool), start.inputs[~found],
                         start.keys[~found], dictionaries, new_coef=start.coef[~found])
 
+    def _fill(self, inputs: np.ndarray, keys: np.ndarray, dictionaries: list[LagDictionary],
+              out: np.ndarray) -> np.ndarray:
+        """Write the centred columns (``inputs``, ``keys``; sorted by input) into ``out``."""
+        if self._stack is None or self._stack[0] is not dictionaries:
+            self._stack = (dictionaries, CappedRampStack.of(dictionaries))
+        if self._stack[1] is not None:  # one compiled pass over all inputs
+            return self._stack[1].centred_columns(inputs, keys, out)
+        means = np.empty(keys.shape[0])
+        bounds = np.searchsorted(inputs, np.arange(len(dictionaries) + 1))
+        for i in np.flatnonzero(np.diff(bounds)):
+            lo, hi = bounds[i], bounds[i + 1]
+            means[lo:hi] = dictionaries[i].centred_columns(keys[lo:hi], out[:, lo:hi])
+        return means
+
     def update(self, keep: np.ndarray, new_inputs: np.ndarray, new_keys: np.ndarray,
                dictionaries: list[LagDictionary], new_coef: np.ndarray | None = None) -> None:
         """Keep the columns ``keep`` (boolean) and append new (input, key) columns.
@@ -284,12 +299,7 @@ class WorkingSet:
         new_inputs, new_keys = new_inputs[order], new_keys[order]
         new_coef = np.zeros(k) if new_coef is None else new_coef[order]
         self._reserve(m + k)
-        new_means = np.empty(k)
-        bounds = np.searchsorted(new_inputs, np.arange(len(dictionaries) + 1)) + m
-        for i in np.flatnonzero(np.diff(bounds)):
-            lo, hi = bounds[i], bounds[i + 1]
-            new_means[lo - m:hi - m] = dictionaries[i].centred_columns(new_keys[lo - m:hi - m],
-                                                                      self._cols[:, lo:hi])
+        new_means = self._fill(new_inputs, new_keys, dictionaries, self._cols[:, m:m + k])
         new_cols = self._cols[:, m:m + k]
         cross = self._cols[:, :m].T @ new_cols
         self._gram[:m, m:m + k] = cross
