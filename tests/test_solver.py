@@ -16,6 +16,7 @@ from convexforecast.core.working_set import (
     WorkingSetSolution,
     _locate,
     beta_max,
+    price_all,
     solve_working_set,
 )
 
@@ -214,6 +215,19 @@ def test_capped_ramp_stack_fills_the_columns_of_every_input():
         np.testing.assert_array_equal(out[:, j], alone[:, 0])
         assert means[j] == mean[0]
     assert CappedRampStack.of(make_dictionaries(X, 2, "abs", 0.01, None)) is None
+
+
+@pytest.mark.parametrize("k", [1, 5, 40])
+def test_capped_ramp_stack_prices_like_each_dictionary(k):
+    X, y = _problem(15, 70, 4, ties=True)
+    dicts = make_dictionaries(X, 3, "relu", 0.01, None)
+    r = y - y.mean()
+    fused = price_all(dicts, r, k, CappedRampStack.of(dicts))
+    one_by_one = price_all(dicts, r, k)
+    assert fused[0] == one_by_one[0]
+    for a, b in zip(fused[1:], one_by_one[1:], strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not CappedRampStack.of(make_dictionaries(X, 2, "relu", 0.01, None)).all_pairs
 
 
 def test_locate_finds_codes_and_their_positions():

@@ -269,13 +269,18 @@ class WorkingSet:
             self.update(np.ones(codes.shape[0], dtype=bool), start.inputs[~found],
                         start.keys[~found], dictionaries, new_coef=start.coef[~found])
 
+    def stack_for(self, dictionaries: list[LagDictionary]) -> CappedRampStack | None:
+        """The :class:`CappedRampStack` of ``dictionaries`` (built once per list), or None."""
+        if self._stack is None or self._stack[0] is not dictionaries:
+            self._stack = (dictionaries, CappedRampStack.of(dictionaries))
+        return self._stack[1]
+
     def _fill(self, inputs: np.ndarray, keys: np.ndarray, dictionaries: list[LagDictionary],
               out: np.ndarray) -> np.ndarray:
         """Write the centred columns (``inputs``, ``keys``; sorted by input) into ``out``."""
-        if self._stack is None or self._stack[0] is not dictionaries:
-            self._stack = (dictionaries, CappedRampStack.of(dictionaries))
-        if self._stack[1] is not None:  # one compiled pass over all inputs
-            return self._stack[1].centred_columns(inputs, keys, out)
+        stack = self.stack_for(dictionaries)
+        if stack is not None:  # one compiled pass over all inputs
+            return stack.centred_columns(inputs, keys, out)
         means = np.empty(keys.shape[0])
         bounds = np.searchsorted(inputs, np.arange(len(dictionaries) + 1))
         for i in np.flatnonzero(np.diff(bounds)):
@@ -347,9 +352,13 @@ def _locate(values: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return codes[at] == values, at
 
 
-def price_all(dictionaries: list[LagDictionary], r: np.ndarray,
-              k: int) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
-    """Exact ``‖A_cᵀ r‖_∞`` over all inputs and the top-k violators of each input."""
+def price_all(dictionaries: list[LagDictionary], r: np.ndarray, k: int,
+              stack: CappedRampStack | None = None,
+              ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+    """Exact ``‖A_cᵀ r‖_∞`` over all inputs and the top-k violators of each input
+    (``stack``: the same in one compiled call, if it holds capped-ramp dictionaries)."""
+    if stack is not None and stack.all_pairs:
+        return stack.price(r, k)
     max_abs, inputs, keys, vals = 0.0, [], [], []
     for i, dictionary in enumerate(dictionaries):
         m, kk, vv = dictionary.price(r, k)
@@ -415,7 +424,8 @@ def solve_working_set(dictionaries: list[LagDictionary], y: np.ndarray, beta: fl
     for n_iter in range(1, max_iter + 1):  # noqa: B007 - reported after the loop
         support = np.count_nonzero(ws.coef)
         k = max(initial_size, support // 2)
-        max_abs, c_inputs, c_keys, c_vals = price_all(dictionaries, r, k)
+        max_abs, c_inputs, c_keys, c_vals = price_all(dictionaries, r, k,
+                                                      ws.stack_for(dictionaries))
         primal = 0.5 * float(r @ r) + beta * float(np.abs(ws.coef).sum())
         best_dual = max(best_dual, dual_objective(y_c, r, max_abs, beta))
         if primal <= 0.0 or (primal - best_dual) <= tol * primal:
