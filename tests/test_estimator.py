@@ -143,7 +143,7 @@ def test_warm_start_refit_reaches_the_cold_optimum(beta, monkeypatch):
     starts = []
     original = PortableSolution.start
     monkeypatch.setattr(PortableSolution, "start",
-                        lambda self, d: starts.append(1) or original(self, d))
+                        lambda self, *args: starts.append(1) or original(self, *args))
     warm.fit(X2, y)
     cold = ConvexNetRegressor(**params).fit(X2, y)
     assert len(starts) == (3 * 8 + 1 if beta == "cv" else 1)  # every point started warm

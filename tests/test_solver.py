@@ -217,6 +217,26 @@ def test_capped_ramp_stack_fills_the_columns_of_every_input():
     assert CappedRampStack.of(make_dictionaries(X, 2, "abs", 0.01, None)) is None
 
 
+@pytest.mark.parametrize("depth", [2, 3])
+def test_capped_ramp_stack_carries_keys_like_each_dictionary(depth):
+    X, _ = _problem(16, 60, 3, ties=True)
+    dicts = make_dictionaries(X, depth, "relu", 0.01, None)
+    stack = CappedRampStack.of(dicts)
+    rng = np.random.default_rng(2)
+    inputs = rng.integers(0, 4, 200)  # input 3 does not exist here
+    rows = rng.integers(0, 70, (200, 2))  # rows 60.. are beyond the data
+    keys, valid = stack.keys_from_rows(inputs, rows)
+    for i in range(3):
+        mask = inputs == i
+        expected_keys, expected_valid = dicts[i].keys_from_rows(rows[mask])
+        np.testing.assert_array_equal(valid[mask], expected_valid)
+        np.testing.assert_array_equal(keys[mask][expected_valid], expected_keys[expected_valid])
+        np.testing.assert_array_equal(stack.key_rows(inputs[mask][expected_valid],
+                                                     keys[mask][expected_valid]),
+                                      dicts[i].key_rows(expected_keys[expected_valid]))
+    assert not valid[inputs == 3].any()
+
+
 @pytest.mark.parametrize("k", [1, 5, 40])
 def test_capped_ramp_stack_prices_like_each_dictionary(k):
     X, y = _problem(15, 70, 4, ties=True)

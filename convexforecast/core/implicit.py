@@ -271,12 +271,36 @@ class CappedRampStack:
     inputs are filled in one compiled pass (see :meth:`centred_columns`)."""
 
     def __init__(self, dictionaries: list[PairDictionary]) -> None:
+        self.dictionaries = dictionaries
         self.x = np.stack([d.x for d in dictionaries])
         self.inverse = np.stack([d.inverse for d in dictionaries])
         self.n_unique = np.array([d.n_unique for d in dictionaries], dtype=np.int64)
         self.offsets = np.concatenate([[0], np.cumsum(self.n_unique)[:-1]])
         self.u = np.concatenate([d.u for d in dictionaries])
         self.all_pairs = all(d.depth >= 3 for d in dictionaries)
+        self.depth2 = np.array([d.depth == 2 for d in dictionaries])
+
+    @functools.cached_property
+    def first_rows(self) -> np.ndarray:
+        """:attr:`PairDictionary._first_rows` of every input, concatenated."""
+        return np.concatenate([d._first_rows for d in self.dictionaries])
+
+    def key_rows(self, inputs: np.ndarray, keys: np.ndarray) -> np.ndarray:
+        """:meth:`PairDictionary.key_rows` for columns of any inputs, shape (k, 2)."""
+        n_unique, base = self.n_unique[inputs], self.offsets[inputs]
+        return np.column_stack([self.first_rows[base + keys // n_unique],
+                                self.first_rows[base + keys % n_unique]])
+
+    def keys_from_rows(self, inputs: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`PairDictionary.keys_from_rows` for rows of any inputs (unknown inputs invalid)."""
+        known = inputs < self.n_unique.shape[0]
+        i = np.where(known, inputs, 0)
+        inside = known & (rows < self.inverse.shape[1]).all(axis=1)
+        ends = self.inverse[i[:, None], np.where(inside[:, None], rows, 0)]
+        a, b = ends.min(axis=1), ends.max(axis=1)
+        n_unique = self.n_unique[i]
+        valid = inside & (a < b) & (~self.depth2[i] | (a == 0) | (b == n_unique - 1))
+        return a * n_unique + b, valid
 
     @classmethod
     def of(cls, dictionaries: list[LagDictionary]) -> CappedRampStack | None:

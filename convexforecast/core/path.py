@@ -52,16 +52,17 @@ def _solve_path(X: np.ndarray, y: np.ndarray, betas: np.ndarray,
     bmax = beta_max(dictionaries, y) if options.get("solver", "auto") != "cvxpy" else None
     fits, portables = [], []
     workspace = WorkingSet(y.shape[0])  # columns and Gram matrix carried along the path
+    stack = workspace.stack_for(dictionaries)
     for b, beta in enumerate(betas):
         start = None
         if starts is not None and starts[b] is not None:
-            start = starts[b].start(dictionaries)
+            start = starts[b].start(dictionaries, stack)
         fit, raw = fit_convex_network(X, y, beta=float(beta), dictionaries=dictionaries,
                                       warm_start=start, beta_maximum=bmax,
                                       predict_only=predict_only, workspace=workspace, **options)
         fits.append(fit)
         if portable:
-            portables.append(PortableSolution.from_solution(raw, dictionaries))
+            portables.append(PortableSolution.from_solution(raw, dictionaries, stack))
     return fits, portables
 
 

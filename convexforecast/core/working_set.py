@@ -57,10 +57,15 @@ class PortableSolution:
 
     @classmethod
     def from_solution(cls, solution: WorkingSetSolution | None,
-                      dictionaries: list[LagDictionary]) -> PortableSolution | None:
-        """The portable form, or None without a solution or for unsupported dictionaries."""
+                      dictionaries: list[LagDictionary],
+                      stack: CappedRampStack | None = None) -> PortableSolution | None:
+        """The portable form, or None without a solution or for unsupported dictionaries
+        (``stack``: the dictionaries' :class:`CappedRampStack`, for one vectorised pass)."""
         if solution is None:
             return None
+        if stack is not None:
+            return cls(solution.inputs.copy(), stack.key_rows(solution.inputs, solution.keys),
+                       solution.coef.copy())
         rows = np.empty((solution.keys.shape[0], 2), dtype=np.int64)
         for i in np.unique(solution.inputs):
             mask = solution.inputs == i
@@ -70,15 +75,20 @@ class PortableSolution:
             rows[mask] = found
         return cls(solution.inputs.copy(), rows, solution.coef.copy())
 
-    def start(self, dictionaries: list[LagDictionary]) -> WorkingSetSolution:
-        """A warm start on ``dictionaries``: the columns that exist there (duplicates summed)."""
-        keys = np.zeros(self.inputs.shape[0], dtype=np.int64)
-        valid = np.zeros(self.inputs.shape[0], dtype=bool)
-        for i in np.unique(self.inputs):
-            if i >= len(dictionaries):
-                continue
-            mask = self.inputs == i
-            keys[mask], valid[mask] = dictionaries[i].keys_from_rows(self.rows[mask])
+    def start(self, dictionaries: list[LagDictionary],
+              stack: CappedRampStack | None = None) -> WorkingSetSolution:
+        """A warm start on ``dictionaries``: the columns that exist there (duplicates summed;
+        ``stack`` as in :meth:`from_solution`)."""
+        if stack is not None:
+            keys, valid = stack.keys_from_rows(self.inputs, self.rows)
+        else:
+            keys = np.zeros(self.inputs.shape[0], dtype=np.int64)
+            valid = np.zeros(self.inputs.shape[0], dtype=bool)
+            for i in np.unique(self.inputs):
+                if i >= len(dictionaries):
+                    continue
+                mask = self.inputs == i
+                keys[mask], valid[mask] = dictionaries[i].keys_from_rows(self.rows[mask])
         codes, first, inverse = np.unique(_codes(self.inputs[valid], keys[valid]),
                                           return_index=True, return_inverse=True)
         coef = np.bincount(inverse, weights=self.coef[valid], minlength=codes.shape[0])
