@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.linalg
 
 from convexforecast.core._feature_sign_kernel import (
     NEEDS_ROBUST_STEP,
@@ -117,12 +118,12 @@ def test_search_ends_when_a_robust_step_gives_no_descent(monkeypatch):
 
 
 def test_kernel_accepts_a_lapack_factor_of_its_start():
-    from convexforecast.core.working_set import _start_factor
-
     G, q, beta = _lasso_problem(4)
     start, _, _ = feature_sign_steps(G, q, 2.0 * beta, np.zeros(len(q)), 1e-11 * beta, 10_000)
-    assert np.count_nonzero(start) >= 3
-    with_factor = feature_sign_steps(G, q, beta, start, 1e-11 * beta, 10_000, _start_factor(G, start))
+    active = np.flatnonzero(start)
+    assert active.size >= 3
+    factor = scipy.linalg.cholesky(G[np.ix_(active, active)], lower=True)
+    with_factor = feature_sign_steps(G, q, beta, start, 1e-11 * beta, 10_000, factor)
     built = feature_sign_steps(G, q, beta, start, 1e-11 * beta, 10_000)
     assert with_factor[1] == built[1] == OPTIMAL
     np.testing.assert_allclose(with_factor[0], built[0], rtol=1e-9, atol=1e-12)

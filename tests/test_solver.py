@@ -330,3 +330,27 @@ def test_beta_above_beta_max_gives_empty_network():
     fit, _ = fit_convex_network(X, y, beta=1.01 * beta_max(dicts, y), depth=3, activation="relu")
     assert fit.coef.size == 0
     assert fit.primal == pytest.approx(0.5 * np.sum((y - y.mean()) ** 2))
+
+
+def test_single_threaded_blas_holds_for_nested_calls():
+    from threadpoolctl import threadpool_info
+
+    from convexforecast.core.fit import single_threaded_blas
+
+    def blas_threads():
+        return max(info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas")
+
+    seen = []
+
+    @single_threaded_blas
+    def inner():
+        seen.append(blas_threads())
+
+    @single_threaded_blas
+    def outer():
+        inner()
+        seen.append(blas_threads())
+
+    outer()
+    inner()
+    assert seen == [1, 1, 1]

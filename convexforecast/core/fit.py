@@ -26,6 +26,7 @@ few-neuron reflection solutions among the optimal ones.
 from __future__ import annotations
 
 import functools
+import threading
 import warnings
 from dataclasses import dataclass
 
@@ -176,16 +177,24 @@ def _explicit(X: np.ndarray, depth: int, activation: str, negative_slope: float,
 
 
 _BLAS = ThreadpoolController()
+_SINGLE_THREADED = threading.local()  # set while a single_threaded_blas call runs
 
 
 def single_threaded_blas(func):
     """Run ``func`` with one BLAS thread: faster for the small dense products of the
-    working-set solver on 2 cores, and bit-reproducible whatever the machine's thread count."""
+    working-set solver on 2 cores, and bit-reproducible whatever the machine's thread count.
+    Nested calls (each fit of a β path) run under the outer limit."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        with _BLAS.limit(limits=1, user_api="blas"):
+        if getattr(_SINGLE_THREADED, "active", False):
             return func(*args, **kwargs)
+        with _BLAS.limit(limits=1, user_api="blas"):
+            _SINGLE_THREADED.active = True
+            try:
+                return func(*args, **kwargs)
+            finally:
+                _SINGLE_THREADED.active = False
 
     return wrapper
 

@@ -184,11 +184,14 @@ def _robust_step(G: np.ndarray, q: np.ndarray, beta: float, z: np.ndarray,
     return None
 
 
+SMALL_ACTIVE_SET = 16
+
+
 def _start_factor(G: np.ndarray, z: np.ndarray) -> np.ndarray | None:
-    """LAPACK Cholesky factor of ``G`` on the non-zeros of ``z`` (None if empty or not
-    positive definite: the kernel then finds the dependent column itself)."""
+    """LAPACK Cholesky factor of ``G`` on the non-zeros of ``z`` (None for small active sets,
+    or if not positive definite: the kernel then finds the dependent column itself)."""
     active = np.flatnonzero(z)
-    if not active.size:
+    if active.size < SMALL_ACTIVE_SET:  # column-by-column appends cost less than the call
         return None
     try:
         return scipy.linalg.cholesky(G[np.ix_(active, active)], lower=True, check_finite=False)
