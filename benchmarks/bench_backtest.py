@@ -113,7 +113,7 @@ def _verdict(label: str, seconds: float, sk_seconds: float) -> str:
     ratio = seconds / sk_seconds
     return (f"{label}: {seconds:.0f} s vs target {CONVEX_TARGET_SECONDS:.0f} s: "
             f"{'met' if seconds <= CONVEX_TARGET_SECONDS else 'MISSED'}; ratio to skforecast "
-            f"{ratio:.0f}x vs target {RATIO_TARGET:.0f}x: {'met' if ratio <= RATIO_TARGET else 'MISSED'}")
+            f"{ratio:.1f}x vs target {RATIO_TARGET:.0f}x: {'met' if ratio <= RATIO_TARGET else 'MISSED'}")
 
 
 def main(argv: list[str] | None = None) -> int:
