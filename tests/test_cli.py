@@ -241,7 +241,7 @@ def test_backtest_refits_per_task_warm_starts_the_convex_net(capsys, offline, mo
     starts = []
     original = PortableSolution.start
     monkeypatch.setattr(PortableSolution, "start",
-                        lambda self, d: starts.append(1) or original(self, d))
+                        lambda self, *args: starts.append(1) or original(self, *args))
     common = ("backtest", "--models", "convex", "--lags", "2", "--depth", "3", "--beta", "cv",
               "--last", "12", "--initial", "80", "--refit", "3", "--jobs", "1", "--no-progress")
     code, _, err = run(capsys, *common, "--out", "cold")
