@@ -267,8 +267,9 @@ class PairDictionary(LagDictionary):
 
 
 class CappedRampStack:
-    """Several inputs' :class:`PairDictionary` data side by side, so that columns of many
-    inputs are filled in one compiled pass (see :meth:`centred_columns`)."""
+    """Several inputs' :class:`PairDictionary` data side by side, so that the working-set
+    solver prices, fills columns and maps warm-start keys for all inputs in one pass instead
+    of one call per input (the results are those of the per-input methods)."""
 
     def __init__(self, dictionaries: list[PairDictionary]) -> None:
         self.dictionaries = dictionaries
