@@ -116,14 +116,16 @@ def test_keys_carried_over_by_training_row(depth):
     x = np.round(rng.normal(size=80), 1)  # with ties
     short = PairDictionary(x[:50], depth)
     keys = short.price(rng.normal(size=50), 12)[1]
-    rows = short.key_rows(keys)
-    same, valid = short.keys_from_rows(rows)
+    on_short = CappedRampStack([short])
+    zero = np.zeros(len(keys), dtype=np.int64)
+    rows = on_short.key_rows(zero, keys)
+    same, valid = on_short.keys_from_rows(zero, rows)
     assert valid.all()
     np.testing.assert_array_equal(same, keys)
     # a longer window, re-standardised: the same kinks (by row), mapped to the new values
     scaled = (x - x.mean()) / x.std()
     long = PairDictionary(scaled, depth)
-    moved, valid = long.keys_from_rows(rows)
+    moved, valid = CappedRampStack([long]).keys_from_rows(zero, rows)
     a, b = short.decode(keys)
     new_a, new_b = long.decode(moved)
     checked = 0
@@ -136,8 +138,8 @@ def test_keys_carried_over_by_training_row(depth):
     if depth == 2:
         assert ((new_a[valid] == 0) | (new_b[valid] == long.n_unique - 1)).all()
     # rows beyond a shorter window are not columns there
-    tiny = PairDictionary(x[:10], depth)
-    _, valid = tiny.keys_from_rows(np.array([[3, 40], [1, 2]]))
+    tiny = CappedRampStack([PairDictionary(x[:10], depth)])
+    _, valid = tiny.keys_from_rows(np.zeros(2, dtype=np.int64), np.array([[3, 40], [1, 2]]))
     assert not valid[0]
 
 
@@ -210,15 +212,14 @@ def test_capped_ramp_stack_fills_the_columns_of_every_input():
     out = np.empty((X.shape[0], 5), order="F")
     means = stack.centred_columns(inputs, keys, out)
     for j, (i, key) in enumerate(zip(inputs, keys, strict=True)):
-        alone = np.empty((X.shape[0], 1), order="F")
-        mean = dicts[i].centred_columns(np.array([key]), alone)
-        np.testing.assert_array_equal(out[:, j], alone[:, 0])
-        assert means[j] == mean[0]
+        column = dicts[i].columns(np.array([key]))[:, 0]
+        np.testing.assert_allclose(out[:, j], column - column.mean(), rtol=0, atol=1e-13)
+        assert means[j] == pytest.approx(column.mean(), rel=1e-14)
     assert CappedRampStack.of(make_dictionaries(X, 2, "abs", 0.01, None)) is None
 
 
 @pytest.mark.parametrize("depth", [2, 3])
-def test_capped_ramp_stack_carries_keys_like_each_dictionary(depth):
+def test_capped_ramp_stack_carries_keys_of_every_input(depth):
     X, _ = _problem(16, 60, 3, ties=True)
     dicts = make_dictionaries(X, depth, "relu", 0.01, None)
     stack = CappedRampStack.of(dicts)
@@ -226,15 +227,23 @@ def test_capped_ramp_stack_carries_keys_like_each_dictionary(depth):
     inputs = rng.integers(0, 4, 200)  # input 3 does not exist here
     rows = rng.integers(0, 70, (200, 2))  # rows 60.. are beyond the data
     keys, valid = stack.keys_from_rows(inputs, rows)
-    for i in range(3):
-        mask = inputs == i
-        expected_keys, expected_valid = dicts[i].keys_from_rows(rows[mask])
-        np.testing.assert_array_equal(valid[mask], expected_valid)
-        np.testing.assert_array_equal(keys[mask][expected_valid], expected_keys[expected_valid])
-        np.testing.assert_array_equal(stack.key_rows(inputs[mask][expected_valid],
-                                                     keys[mask][expected_valid]),
-                                      dicts[i].key_rows(expected_keys[expected_valid]))
-    assert not valid[inputs == 3].any()
+    for t in range(200):  # the pair of the values at the two rows, by its definition
+        i, (r1, r2) = inputs[t], rows[t]
+        if i == 3 or max(r1, r2) >= 60:
+            assert not valid[t]
+            continue
+        ends = np.searchsorted(dicts[i].u, X[[r1, r2], i])
+        a, b = ends.min(), ends.max()
+        extreme = a == 0 or b == dicts[i].n_unique - 1
+        assert valid[t] == (a < b and (depth == 3 or extreme))
+        if valid[t]:
+            assert keys[t] == a * dicts[i].n_unique + b
+            # and back: the first rows holding those values (smaller value first)
+            first = stack.key_rows(inputs[t:t + 1], keys[t:t + 1])[0]
+            by_value = np.array([r1, r2])[np.argsort(X[[r1, r2], i])]
+            np.testing.assert_array_equal(X[first, i], X[by_value, i])
+            assert (first <= by_value).all()
+    assert valid.sum() >= 20 and not valid[inputs == 3].any()
 
 
 @pytest.mark.parametrize("k", [1, 5, 40])

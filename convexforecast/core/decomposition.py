@@ -38,6 +38,7 @@ Brick = tuple[int, int, float]
 
 
 RAMP_UP, RAMP_DOWN, CAPPED = 0, 1, 2
+ZERO_SLOPE = 1e-12  # slopes and slope changes below this times the largest slope are zero
 
 
 def secant_slopes(features: list[Feature], coef: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -76,7 +77,7 @@ def _secant_slopes(kinds: np.ndarray, first: np.ndarray, last: np.ndarray, coef:
     return slopes
 
 
-def skyline(slopes: np.ndarray, lifo: bool = True, rel_tol: float = 1e-12) -> list[Brick]:
+def skyline(slopes: np.ndarray, lifo: bool = True, rel_tol: float = ZERO_SLOPE) -> list[Brick]:
     """Split a slope profile into capped-ramp bricks with minimal total height."""
     starts, ends, heights = _skyline(np.asarray(slopes, dtype=np.float64), lifo, rel_tol)
     return [(int(a), int(b), float(h)) for a, b, h in zip(starts, ends, heights, strict=True)]
@@ -231,7 +232,7 @@ def _decompose_depth2(u: np.ndarray, slopes: np.ndarray) -> tuple[list[Feature],
     """Ramps with ``‖z‖₁ = max(T, (T + |m_0 + m_{N−2}|)/2)`` (few splits, greedy)."""
     jumps = np.diff(slopes)  # at interior points u_1 .. u_{N-2}
     scale = float(np.abs(slopes).max(initial=0.0))
-    jumps[np.abs(jumps) <= 1e-12 * scale] = 0.0
+    jumps[np.abs(jumps) <= ZERO_SLOPE * scale] = 0.0
     m0 = float(slopes[0]) if slopes.size else 0.0
     pos, neg = jumps[jumps > 0].sum(), -jumps[jumps < 0].sum()
     target = float(np.clip(-m0, -neg, pos))  # total weight carried by left ramps
@@ -247,7 +248,7 @@ def _decompose_depth2(u: np.ndarray, slopes: np.ndarray) -> tuple[list[Feature],
     right = jumps - left
     feats, coefs = [], []
     linear = m0 + target
-    if abs(linear) > 1e-12 * scale:
+    if abs(linear) > ZERO_SLOPE * scale:
         feats.append(Feature("ramp", (float(u[0]),), depth=2, direction=1))
         coefs.append(linear)
     for k in range(jumps.shape[0]):

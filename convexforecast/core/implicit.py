@@ -86,15 +86,6 @@ class LagDictionary:
         """Column values at the rows, shape (n, len(keys))."""
         raise NotImplementedError
 
-    def key_rows(self, keys: np.ndarray) -> np.ndarray | None:
-        """A portable form of ``keys`` for warm starts on other data (None: not supported)."""
-        return None
-
-    def keys_from_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Inverse of :meth:`key_rows` on this dictionary's data: keys and a validity mask
-        (here: none valid, e.g. for rows that came from another dictionary family)."""
-        return np.zeros(rows.shape[0], dtype=np.int64), np.zeros(rows.shape[0], dtype=bool)
-
     def centred_columns(self, keys: np.ndarray, out: np.ndarray) -> np.ndarray:
         """Write the centred columns of ``keys`` into ``out`` (n, len(keys)); return their means."""
         out[:] = self.columns(keys)
@@ -203,37 +194,6 @@ class PairDictionary(LagDictionary):
         keys = np.asarray(keys, dtype=np.int64)
         return keys // self.n_unique, keys % self.n_unique
 
-    def key_rows(self, keys: np.ndarray) -> np.ndarray:
-        """The rows ``(i, j)`` where the pair's ends ``u_a, u_b`` first occur, shape (k, 2).
-
-        Rows identify kinks across refits of a growing window even when the data are
-        re-standardised (:meth:`keys_from_rows` maps them back on the new data).
-        """
-        a, b = self.decode(keys)
-        return np.column_stack([self._first_rows[a], self._first_rows[b]])
-
-    @functools.cached_property
-    def _first_rows(self) -> np.ndarray:
-        """The first row holding each distinct value."""
-        first = np.full(self.n_unique, self.inverse.shape[0], dtype=np.int64)
-        np.minimum.at(first, self.inverse, np.arange(self.inverse.shape[0]))
-        return first
-
-    def keys_from_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Keys of the capped ramps between the values at ``rows`` here, and which are valid.
-
-        A pair is invalid when a row is beyond this data or both rows hold the same value;
-        at depth 2 only pairs with an end at an extreme point are columns.
-        """
-        n_rows = self.inverse.shape[0]
-        inside = (rows < n_rows).all(axis=1)
-        ends = self.inverse[np.where(inside[:, None], rows, 0)]
-        a, b = ends.min(axis=1), ends.max(axis=1)
-        valid = inside & (a < b)
-        if self.depth == 2:
-            valid &= (a == 0) | (b == self.n_unique - 1)
-        return a * self.n_unique + b, valid
-
     def price(self, r: np.ndarray, k: int) -> tuple[float, np.ndarray, np.ndarray]:
         if self.depth == 2:
             c, _ = self.ramp_correlations(r)
@@ -251,11 +211,6 @@ class PairDictionary(LagDictionary):
                            self.u[b], out, False)
         return out
 
-    def centred_columns(self, keys: np.ndarray, out: np.ndarray) -> np.ndarray:
-        a, b = self.decode(keys)
-        return _fill_capped_ramps(self.x[None, :], np.zeros(len(a), dtype=np.int64), self.u[a],
-                                  self.u[b], out, True)
-
     def features(self, keys: np.ndarray) -> tuple[list[Feature], np.ndarray]:
         a, b = self.decode(keys)
         feats, signs = [], np.ones(len(a))
@@ -272,7 +227,6 @@ class CappedRampStack:
     of one call per input (the results are those of the per-input methods)."""
 
     def __init__(self, dictionaries: list[PairDictionary]) -> None:
-        self.dictionaries = dictionaries
         self.x = np.stack([d.x for d in dictionaries])
         self.inverse = np.stack([d.inverse for d in dictionaries])
         self.n_unique = np.array([d.n_unique for d in dictionaries], dtype=np.int64)
@@ -283,17 +237,28 @@ class CappedRampStack:
 
     @functools.cached_property
     def first_rows(self) -> np.ndarray:
-        """:attr:`PairDictionary._first_rows` of every input, concatenated."""
-        return np.concatenate([d._first_rows for d in self.dictionaries])
+        """Per input, the first row holding each distinct value (indexed like :attr:`u`)."""
+        n_inputs, n_rows = self.inverse.shape
+        first = np.full(self.u.shape[0], n_rows, dtype=np.int64)
+        np.minimum.at(first, (self.inverse + self.offsets[:, None]).ravel(),
+                      np.tile(np.arange(n_rows), n_inputs))
+        return first
 
     def key_rows(self, inputs: np.ndarray, keys: np.ndarray) -> np.ndarray:
-        """:meth:`PairDictionary.key_rows` for columns of any inputs, shape (k, 2)."""
+        """The rows ``(i, j)`` where the ends ``u_a, u_b`` of each column's pair first occur,
+        shape (k, 2): they identify kinks across refits of a growing window even when the
+        data are re-standardised (:meth:`keys_from_rows` maps them back on the new data)."""
         n_unique, base = self.n_unique[inputs], self.offsets[inputs]
         return np.column_stack([self.first_rows[base + keys // n_unique],
                                 self.first_rows[base + keys % n_unique]])
 
     def keys_from_rows(self, inputs: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`PairDictionary.keys_from_rows` for rows of any inputs (unknown inputs invalid)."""
+        """Keys of the capped ramps between the values at ``rows`` here, and which are valid.
+
+        A pair is invalid when its input does not exist here, a row is beyond this data or
+        both rows hold the same value; at depth 2 only pairs with an end at an extreme point
+        are columns.
+        """
         known = inputs < self.n_unique.shape[0]
         i = np.where(known, inputs, 0)
         inside = known & (rows < self.inverse.shape[1]).all(axis=1)

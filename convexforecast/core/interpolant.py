@@ -24,11 +24,10 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from convexforecast.core.decomposition import ZERO_SLOPE
 from convexforecast.core.implicit import LagDictionary
 from convexforecast.core.lasso import CertifiedMixin
 from convexforecast.core.working_set import WorkingSetSolution
-
-ZERO_SLOPE = 1e-12  # relative size below which the decomposition treats a slope as zero
 
 
 @njit(cache=True)

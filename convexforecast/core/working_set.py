@@ -47,7 +47,7 @@ class PortableSolution:
     """A working-set solution in data-independent form, to warm-start a fit on other data.
 
     ``rows[i]`` locates the kinks of column i by the training rows where they occur
-    (:meth:`~convexforecast.core.implicit.LagDictionary.key_rows`), so a refit on a longer
+    (:meth:`~convexforecast.core.implicit.CappedRampStack.key_rows`), so a refit on a longer
     window of the same series can start from it.
     """
 
@@ -59,36 +59,26 @@ class PortableSolution:
     def from_solution(cls, solution: WorkingSetSolution | None,
                       dictionaries: list[LagDictionary],
                       stack: CappedRampStack | None = None) -> PortableSolution | None:
-        """The portable form, or None without a solution or for unsupported dictionaries
-        (``stack``: the dictionaries' :class:`CappedRampStack`, for one vectorised pass)."""
+        """The portable form, or None without a solution or for dictionaries other than
+        capped ramps (``stack``: the dictionaries' :class:`CappedRampStack`, if built already)."""
         if solution is None:
             return None
-        if stack is not None:
-            return cls(solution.inputs.copy(), stack.key_rows(solution.inputs, solution.keys),
-                       solution.coef.copy())
-        rows = np.empty((solution.keys.shape[0], 2), dtype=np.int64)
-        for i in np.unique(solution.inputs):
-            mask = solution.inputs == i
-            found = dictionaries[i].key_rows(solution.keys[mask])
-            if found is None:
-                return None
-            rows[mask] = found
-        return cls(solution.inputs.copy(), rows, solution.coef.copy())
+        stack = CappedRampStack.of(dictionaries) if stack is None else stack
+        if stack is None:
+            return None
+        return cls(solution.inputs.copy(), stack.key_rows(solution.inputs, solution.keys),
+                   solution.coef.copy())
 
     def start(self, dictionaries: list[LagDictionary],
               stack: CappedRampStack | None = None) -> WorkingSetSolution:
         """A warm start on ``dictionaries``: the columns that exist there (duplicates summed;
-        ``stack`` as in :meth:`from_solution`)."""
-        if stack is not None:
-            keys, valid = stack.keys_from_rows(self.inputs, self.rows)
-        else:
+        none for another dictionary family; ``stack`` as in :meth:`from_solution`)."""
+        stack = CappedRampStack.of(dictionaries) if stack is None else stack
+        if stack is None:
             keys = np.zeros(self.inputs.shape[0], dtype=np.int64)
             valid = np.zeros(self.inputs.shape[0], dtype=bool)
-            for i in np.unique(self.inputs):
-                if i >= len(dictionaries):
-                    continue
-                mask = self.inputs == i
-                keys[mask], valid[mask] = dictionaries[i].keys_from_rows(self.rows[mask])
+        else:
+            keys, valid = stack.keys_from_rows(self.inputs, self.rows)
         codes, first, inverse = np.unique(_codes(self.inputs[valid], keys[valid]),
                                           return_index=True, return_inverse=True)
         coef = np.bincount(inverse, weights=self.coef[valid], minlength=codes.shape[0])
@@ -272,15 +262,13 @@ class WorkingSet:
     def start_from(self, start: WorkingSetSolution, dictionaries: list[LagDictionary]) -> None:
         """Keep the columns of the current solution, set the coefficients to ``start``'s and
         append its columns not present yet (so the set stays bounded along a path)."""
-        none = np.empty(0, dtype=np.int64)
-        self.update(self.coef != 0.0, none, none, dictionaries)
-        codes = self.codes()
-        found, at = _locate(_codes(start.inputs, start.keys), codes)
-        self.coef = np.zeros(codes.shape[0])
+        self.retain(self.coef != 0.0)
+        found, at = _locate(_codes(start.inputs, start.keys), self.codes())
+        self.coef = np.zeros(self.keys.shape[0])
         self.coef[at[found]] = start.coef[found]
         if not found.all():
-            self.update(np.ones(codes.shape[0], dtype=bool), start.inputs[~found],
-                        start.keys[~found], dictionaries, new_coef=start.coef[~found])
+            self.append(start.inputs[~found], start.keys[~found], dictionaries,
+                        start.coef[~found])
 
     def stack_for(self, dictionaries: list[LagDictionary]) -> CappedRampStack | None:
         """The :class:`CappedRampStack` of ``dictionaries`` (built once per list), or None."""
@@ -301,32 +289,41 @@ class WorkingSet:
             means[lo:hi] = dictionaries[i].centred_columns(keys[lo:hi], out[:, lo:hi])
         return means
 
-    def update(self, keep: np.ndarray, new_inputs: np.ndarray, new_keys: np.ndarray,
-               dictionaries: list[LagDictionary], new_coef: np.ndarray | None = None) -> None:
-        """Keep the columns ``keep`` (boolean) and append new (input, key) columns.
-
-        New columns are appended grouped by input (stable within an input), with
-        coefficients ``new_coef`` (default zero).
-        """
+    def retain(self, keep: np.ndarray) -> None:
+        """Keep only the columns ``keep`` (boolean), compacted in place."""
         kept = np.flatnonzero(keep)
-        m, k = kept.shape[0], new_keys.shape[0]
+        m = kept.shape[0]
         moved = int(np.argmin(kept == np.arange(m))) if m and kept[-1] != m - 1 else m
-        if moved < m:  # compact: columns before ``moved`` are already in place
+        if moved < m:  # columns before ``moved`` are already in place
             _compact(self._cols, self._gram, kept, moved)
-        order = np.argsort(new_inputs, kind="stable")
-        new_inputs, new_keys = new_inputs[order], new_keys[order]
-        new_coef = np.zeros(k) if new_coef is None else new_coef[order]
+        self.means, self.inputs = self.means[kept], self.inputs[kept]
+        self.keys, self.coef = self.keys[kept], self.coef[kept]
+
+    def append(self, inputs: np.ndarray, keys: np.ndarray, dictionaries: list[LagDictionary],
+               coef: np.ndarray | None = None) -> None:
+        """Append (input, key) columns, grouped by input (stable within an input), with
+        coefficients ``coef`` (default zero)."""
+        m, k = self.keys.shape[0], keys.shape[0]
+        order = np.argsort(inputs, kind="stable")
+        inputs, keys = inputs[order], keys[order]
+        coef = np.zeros(k) if coef is None else coef[order]
         self._reserve(m + k)
-        new_means = self._fill(new_inputs, new_keys, dictionaries, self._cols[:, m:m + k])
+        new_means = self._fill(inputs, keys, dictionaries, self._cols[:, m:m + k])
         new_cols = self._cols[:, m:m + k]
         cross = self._cols[:, :m].T @ new_cols
         self._gram[:m, m:m + k] = cross
         self._gram[m:m + k, :m] = cross.T
         self._gram[m:m + k, m:m + k] = new_cols.T @ new_cols
-        self.means = np.concatenate([self.means[kept], new_means])
-        self.inputs = np.concatenate([self.inputs[kept], new_inputs])
-        self.keys = np.concatenate([self.keys[kept], new_keys])
-        self.coef = np.concatenate([self.coef[kept], new_coef])
+        self.means = np.concatenate([self.means, new_means])
+        self.inputs = np.concatenate([self.inputs, inputs])
+        self.keys = np.concatenate([self.keys, keys])
+        self.coef = np.concatenate([self.coef, coef])
+
+    def update(self, keep: np.ndarray, new_inputs: np.ndarray, new_keys: np.ndarray,
+               dictionaries: list[LagDictionary], new_coef: np.ndarray | None = None) -> None:
+        """:meth:`retain` the columns ``keep``, then :meth:`append` the new ones."""
+        self.retain(keep)
+        self.append(new_inputs, new_keys, dictionaries, new_coef)
 
 
 @njit(cache=True)
@@ -453,11 +450,7 @@ def solve_working_set(dictionaries: list[LagDictionary], y: np.ndarray, beta: fl
         viol = fresh & (np.abs(c_vals) > beta)
         order = np.flatnonzero(viol)[np.argsort(-np.abs(c_vals[viol]), kind="stable")]
         order = order[:k]
-        keep = ws.coef != 0.0
-        if not len(order) and keep.all():
-            # nothing to add: polish the restricted solve once more
-            keep = np.ones_like(keep)
-        ws.update(keep, c_inputs[order], c_keys[order], dictionaries)
+        ws.update(ws.coef != 0.0, c_inputs[order], c_keys[order], dictionaries)
         ws.coef = _restricted_solve(ws, y_c, beta)
         r = y_c - ws.cols @ ws.coef
     if not converged and warn:

@@ -813,7 +813,6 @@ def backtest(
     return _assemble(series, names, blocks, results, plan, settings, config, interval_options)
 
 
-
 def _warning_category(path: str) -> type[Warning]:
     """The warning class at ``module.QualName`` among loaded modules, else UserWarning.
 
