@@ -8,6 +8,7 @@ the forecasting layer (forecasters, backtests, metrics, strategies) in
 
 __version__ = "0.1.0"
 
+from convexforecast._artefacts import CorruptFileWarning
 from convexforecast.data import DataUnavailableError, load_csv, load_dataset, load_prices
 from convexforecast.estimators import ConvexNetCV, ConvexNetRegressor
 from convexforecast.forecasting import strategy
@@ -19,6 +20,7 @@ from convexforecast.forecasting.baselines import (
     LinearARForecaster,
     NaiveForecaster,
 )
+from convexforecast.forecasting.checkpoints import CheckpointError
 from convexforecast.forecasting.convex import ConvexARForecaster
 from convexforecast.forecasting.metrics import (
     diebold_mariano,
@@ -31,14 +33,16 @@ from convexforecast.forecasting.metrics import (
     smape,
 )
 from convexforecast.forecasting.neural import AdamNetForecaster
+from convexforecast.forecasting.persistence import ModelFileError
 from convexforecast.forecasting.persistence import load as load_forecaster
 from convexforecast.forecasting.persistence import save as save_forecaster
 from convexforecast.forecasting.strategy import StrategyResult, run_strategy
 
 __all__ = [
     "ARIMAFallbackWarning", "ARIMAForecaster", "AdamNetForecaster", "BacktestResult",
-    "BaseForecaster", "ConvexARForecaster", "ConvexNetCV", "ConvexNetRegressor",
-    "DataUnavailableError", "DriftForecaster", "LinearARForecaster", "NaiveForecaster",
+    "BaseForecaster", "CheckpointError", "ConvexARForecaster", "ConvexNetCV", "ConvexNetRegressor",
+    "CorruptFileWarning", "DataUnavailableError", "DriftForecaster", "LinearARForecaster",
+    "ModelFileError", "NaiveForecaster",
     "StrategyResult", "backtest", "diebold_mariano", "directional_accuracy",
     "directional_accuracy_test", "load_csv", "load_dataset", "load_forecaster", "load_prices",
     "mae", "mape", "mase", "plan_backtest", "rmse", "run_strategy", "save_forecaster", "smape",

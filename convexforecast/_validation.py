@@ -90,3 +90,29 @@ def check_xy(x: Any, y: Any, *, x_name: str = "x", y_name: str = "y") -> tuple[n
             f"Got {x_arr.shape[0]} and {y_arr.shape[0]}."
         )
     return x_arr, y_arr
+
+
+def check_finite_state(name: str, value: Any, shape: tuple[int | None, ...]) -> np.ndarray:
+    """A float64 copy of a stored array with the expected ``shape`` (None: any length) and
+    only finite values (empty arrays allowed): for validating saved states."""
+    arr = np.array(value, dtype=np.float64, copy=True)
+    if arr.ndim != len(shape) or any(e is not None and e != n for e, n in zip(shape, arr.shape,
+                                                                             strict=True)):
+        expected = "(" + ", ".join("n" if e is None else str(e) for e in shape) + ")"
+        raise ValueError(f"`{name}` must have shape {expected}. Got {arr.shape}.")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"`{name}` must contain only finite values. Got "
+                         f"{arr[~np.isfinite(arr)][0]!r}.")
+    return arr
+
+
+def check_finite_number(name: str, value: Any, *, positive: bool = False) -> float:
+    """A finite float (``positive``: > 0) from a saved state."""
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"`{name}` must be a number. Got {_short(value)}.") from None
+    if isinstance(value, bool) or not np.isfinite(out) or (positive and out <= 0):
+        raise ValueError(f"`{name}` must be a finite{' positive' if positive else ''} number. "
+                         f"Got {_short(value)}.")
+    return out

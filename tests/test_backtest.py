@@ -447,3 +447,29 @@ def test_progress_bar_can_be_switched_off(capsys):
     assert "backtest" in capsys.readouterr().err
     backtest(NaiveForecaster(), y, initial_train_size=30, show_progress=False)
     assert "backtest" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("make_index", [
+    lambda n: pd.date_range("2021-01-04", periods=n, freq="B").as_unit("ns"),
+    lambda n: pd.date_range("2021-01-04", periods=n, freq="B").as_unit("us"),
+    lambda n: pd.date_range("2021-01-04", periods=n, freq="B").as_unit("s"),
+    lambda n: pd.date_range("2021-01-04 09:00", periods=n, freq="h", tz="America/New_York"),
+    lambda n: pd.period_range("2001-01", periods=n, freq="M"),
+    lambda n: pd.RangeIndex(10, 10 + 3 * n, 3),
+], ids=["ns", "us", "s", "tz", "period", "integer"])
+def test_backtest_forecasts_and_config_do_not_depend_on_the_index(make_index, tmp_path):
+    """Same forecasts on every supported index; the checkpoint hash ignores the resolution."""
+    y = _prices(60)
+    models = {"naive": NaiveForecaster(), "ar": LinearARForecaster(lags=2)}
+    reference = backtest(models, y, initial_train_size=40, refit=5, show_progress=False)
+    other = y.set_axis(make_index(len(y)))
+    result = backtest(models, other, initial_train_size=40, refit=5, show_progress=False,
+                      checkpoint_dir=tmp_path / "ck")
+    np.testing.assert_array_equal(result.predictions["forecast"].to_numpy(),
+                                  reference.predictions["forecast"].to_numpy())
+    assert list(result.predictions["target"].iloc[:3]) == list(other.index[40:43])
+    if isinstance(other.index, pd.DatetimeIndex) and other.index.tz is None:
+        # resuming with the same data in another resolution reuses the checkpoint
+        again = backtest(models, y.set_axis(other.index.as_unit("ms")), initial_train_size=40,
+                         refit=5, show_progress=False, checkpoint_dir=tmp_path / "ck")
+        assert again.config["y"] == result.config["y"]

@@ -20,7 +20,7 @@ import yfinance
 
 from convexforecast import __version__
 from convexforecast.cli import build_forecasters, main
-from convexforecast.data import CACHE_ENV_VAR
+from convexforecast.data import CACHE_ENV_VAR, loaders
 
 FAST = ["--models", "naive,linear", "--lags", "3", "--last", "25", "--initial", "120",
         "--refit", "10", "--jobs", "1", "--no-progress"]
@@ -51,6 +51,7 @@ def offline(tmp_path, monkeypatch):
         return known[ticker].copy()
 
     monkeypatch.setattr(yfinance, "download", download)
+    monkeypatch.setattr(loaders, "_network_problem", lambda timeout=3.0: None)
     return tmp_path
 
 
@@ -262,3 +263,24 @@ def test_explain_prints_selected_features(capsys):
     assert code == 0, err
     assert "duality gap" in out
     assert "lag" in out.lower()
+
+
+def test_backtest_output_does_not_depend_on_the_index_unit(capsys, offline, monkeypatch):
+    """The built-in data as pandas 2 (ns) or pandas 3 (us) parse it, or in seconds."""
+    import dataclasses
+
+    from convexforecast.data import datasets
+
+    original = datasets.DATASETS["sp500"]
+    outputs = {}
+    for unit in ("ns", "us", "s"):
+        def load(unit: str = unit) -> pd.DataFrame:
+            frame = original.loader()
+            return frame.set_axis(frame.index.as_unit(unit))
+
+        monkeypatch.setitem(datasets.DATASETS, "sp500", dataclasses.replace(original, loader=load))
+        code, _, err = run(capsys, "backtest", *FAST, "--out", f"rep-{unit}")
+        assert code == 0, err
+        outputs[unit] = pd.read_csv(offline / f"rep-{unit}" / "predictions.csv")
+    assert len(outputs["ns"]) == 50
+    assert outputs["us"].equals(outputs["ns"]) and outputs["s"].equals(outputs["ns"])

@@ -13,6 +13,8 @@ The test double reproduces the frames yfinance 0.2.5x-1.x returns from ``yf.down
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import warnings
 
@@ -111,6 +113,7 @@ def isolated(tmp_path, monkeypatch):
     fake = FakeYahoo()
     monkeypatch.setattr(yfinance, "download", fake.download)
     monkeypatch.setattr(loaders, "_utcnow", lambda: pd.Timestamp("2024-06-30 12:00"))
+    monkeypatch.setattr(loaders, "_network_problem", lambda timeout=3.0: None)
     return fake
 
 
@@ -169,6 +172,18 @@ def test_offline_empty_frame_raises_with_yfinance_reason(isolated, caplog):
     assert isinstance(info.value, ValueError)
     assert any(r.name == "yfinance" and "Failed download" in r.getMessage()
                for r in caplog.records)
+
+
+def test_offline_reason_names_the_network_even_when_yfinance_blames_the_ticker(
+        isolated, monkeypatch):
+    """After a first offline failure yfinance says 'possibly delisted': the network is named."""
+    # SPY is not among the double's frames: it answers "possibly delisted"
+    monkeypatch.setattr(loaders, "_network_problem", lambda timeout=3.0: (
+        "the network is unavailable: cannot connect to query2.finance.yahoo.com (timed out)"))
+    with pytest.raises(DataUnavailableError) as info:
+        load_prices("SPY")
+    message = str(info.value)
+    assert message.index("the network is unavailable") < message.index("possibly delisted")
 
 
 def test_unknown_ticker_raises_naming_it(isolated):
@@ -341,6 +356,84 @@ def test_weekly_grid_and_intraday_series():
     sessions = hours.append(hours + pd.Timedelta(days=1))
     out = check_prices(pd.Series(np.arange(1.0, 15.0), index=sessions))
     assert out.index.freq is None and len(out) == 14  # returned as observed
+
+
+UNITS = ["ns", "us", "ms", "s"]
+
+
+@pytest.mark.parametrize("unit", UNITS)
+def test_grids_and_errors_do_not_depend_on_the_index_unit(unit):
+    """pandas 2 parses dates to ns, pandas 3 to us (or keeps s/ms): the same grids either way."""
+    days, holiday = stock_days()
+    stock = pd.Series(np.linspace(1.0, 2.0, len(days)), index=days.as_unit(unit))
+    with pytest.raises(MissingDatesError, match="missing 1 .*'B' grid.*2023-07-04"):
+        check_prices(stock)
+    filled = check_prices(stock, fill="ffill")
+    assert filled.index.freqstr == "B" and filled.attrs["n_filled"] == 1
+    assert filled[holiday] == filled[holiday - pd.offsets.BDay()]
+    crypto = pd.Series(np.linspace(1.0, 2.0, 30),
+                       index=pd.date_range("2024-01-01", periods=30, freq="D").as_unit(unit))
+    assert check_prices(crypto.drop(crypto.index[9]), fill="ffill").index.freqstr == "D"
+    weekly = pd.Series(np.arange(1.0, 11.0),
+                       index=pd.date_range("2024-01-01", periods=10, freq="W-MON").as_unit(unit))
+    with pytest.raises(MissingDatesError, match="W-MON"):
+        check_prices(weekly.drop(weekly.index[4]))
+    swapped = crypto.iloc[[0, 2, 1, *range(3, 30)]]
+    with pytest.raises(UnsortedDatesError, match="2024-01-02 comes after 2024-01-03"):
+        check_prices(swapped)
+
+
+# A cache entry exactly as pandas 2.3 writes it (pandas 3.1 writes the same bytes): awkward
+# floats that only survive an exact parser, a daily index and a tz-aware intraday one.
+PANDAS2_DAILY_CSV = (
+    "Date,Close,Adj Close,Volume\n"
+    "2024-02-12,474.9599914550781,465.4607916259765,1.0\n"
+    "2024-02-13,0.30000000000000004,0.29400000000000004,2.0\n"
+    "2024-02-14,3.3333333333333334e-08,3.266666666666667e-08,3.0\n"
+    "2024-02-15,123456.789,120987.65322000001,4.0\n"
+    "2024-02-16,0.6666666666666666,0.6533333333333333,5.0\n"
+)
+PANDAS2_INTRADAY_CSV = (
+    "Datetime,Close\n"
+    "2024-03-08T14:30:00-0500,474.9599914550781\n"
+    "2024-03-08T15:30:00-0500,0.30000000000000004\n"
+    "2024-03-08T16:30:00-0500,3.3333333333333334e-08\n"
+)
+
+
+def _write_entry(root, key: str, csv_text: str, meta: dict) -> None:
+    """A cache entry in the current format (2): the metadata carries the CSV's SHA-256."""
+    folder = root / "prices"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{key}.csv").write_text(csv_text)
+    digest = hashlib.sha256(csv_text.encode()).hexdigest()
+    (folder / f"{key}.json").write_text(json.dumps({**meta, "format_version": 2,
+                                                    "sha256": digest}))
+
+
+def test_cache_written_by_another_pandas_major_reads_back_exactly(isolated, tmp_path):
+    root = tmp_path / "cache"
+    _write_entry(root, "SPY__1d", PANDAS2_DAILY_CSV, {
+        "ticker": "SPY", "interval": "1d",
+        "downloaded_at": "2024-02-17T10:00:00+00:00", "covered_from": None,
+        "covered_until": "2024-02-17T00:00:00", "index_name": "Date", "tz_aware": False,
+        "tz": None, "rows": 5})
+    y = load_prices("SPY", start="2024-02-12", end="2024-02-17")
+    assert isolated.calls == []  # served from the cache
+    expected = [474.9599914550781, 0.1 + 0.2, 1e-7 / 3, 123456.789, 2.0 / 3.0]
+    assert y.to_numpy().tolist() == expected  # bit for bit
+    assert list(y.index) == list(pd.bdate_range("2024-02-12", periods=5))
+    assert y.index.freq is not None
+    _write_entry(root, "AAPL__1h", PANDAS2_INTRADAY_CSV, {
+        "ticker": "AAPL", "interval": "1h",
+        "downloaded_at": "2024-03-09T10:00:00+00:00", "covered_from": "2024-03-08T00:00:00",
+        "covered_until": "2024-03-08T22:30:00", "index_name": "Datetime", "tz_aware": True,
+        "tz": "America/New_York", "rows": 3})
+    bars = load_prices("AAPL", start="2024-03-08", end="2024-03-08 22:00", interval="1h")
+    assert isolated.calls == []
+    assert bars.to_numpy().tolist() == expected[:3]
+    assert str(bars.index.tz) == "America/New_York" and bars.index.freqstr == "h"
+    assert bars.index[0] == pd.Timestamp("2024-03-08 14:30", tz="America/New_York")
 
 
 # ------------------------------------------------------------------------------- CSV

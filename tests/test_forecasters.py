@@ -250,8 +250,9 @@ def _bad_series(kind: str, forecaster) -> tuple[pd.Series, str]:
     if kind == "too_short":
         n = forecaster.min_train_size - 1
         return y.iloc[:n], rf"`y`.*at least {n + 1}.*Got {n}\."
-    if kind == "non_numeric":
-        return y.astype(str), r"`y`.*numeric.*object"
+    if kind == "non_numeric":  # dtype object on pandas 2, str on pandas 3
+        text = y.astype(str)
+        return text, rf"`y`.*numeric.*Got dtype {re.escape(str(text.dtype))}\."
     if kind == "irregular":
         return y.drop(y.index[25]), r"`y`.*frequency.*2021-03-27"
     if kind == "non_positive":
@@ -533,3 +534,44 @@ def test_neural_models_reject_constant_series(name):
     message = r"`y` must vary.*transform='log_return'.*Got the constant 0\.0"
     with pytest.raises(ValueError, match=message):
         FORECASTERS[name]().fit(y)
+
+
+# ------------------------------------------- datetime resolution and string dtypes
+UNITS = ["ns", "us", "ms", "s"]
+
+
+@pytest.mark.parametrize("unit", UNITS)
+def test_forecasts_do_not_depend_on_the_index_unit(name, unit):
+    """pandas 2 makes ns indexes, pandas 3 us (or s/ms from numpy): same forecasts, same labels."""
+    y = make_prices(index_kind="business")
+    reference = fitted(name, "business")
+    forecaster = FORECASTERS[name]().fit(y.set_axis(y.index.as_unit(unit)))
+    steps = steps_for(forecaster)
+    forecast = forecaster.predict(steps)
+    expected = reference.predict(steps)
+    np.testing.assert_array_equal(forecast.to_numpy(), expected.to_numpy())
+    assert list(forecast.index) == list(expected.index)
+    # an update indexed in another resolution continues the grid all the same
+    later = pd.Series(y.iloc[-3:].to_numpy(), index=expected_future(y.index, 3).as_unit("ns"))
+    forecaster.update(later)
+    assert forecaster.cutoff_ == later.index[-1]
+
+
+@pytest.mark.parametrize("unit", UNITS)
+def test_index_errors_name_the_right_labels_in_every_unit(unit):
+    y = make_prices()
+    y = y.set_axis(y.index.as_unit(unit))
+    with pytest.raises(ValueError, match=r"frequency.*spacing first changes at 2021-03-27"):
+        NaiveForecaster().fit(y.drop(y.index[25]))
+    order = list(range(len(y)))
+    order[10], order[11] = order[11], order[10]
+    with pytest.raises(ValueError, match=r"sorted.*Got 2021-03-11.*after 2021-03-12"):
+        NaiveForecaster().fit(y.iloc[order])
+
+
+@pytest.mark.parametrize("dtype", ["str", "string", "object"])
+def test_text_values_are_refused_whatever_the_string_dtype(dtype):
+    y = make_prices().astype(str).astype(dtype)
+    with pytest.raises(ValueError, match=rf"`y` must have a numeric dtype\. Got dtype "
+                                         rf"{re.escape(str(y.dtype))}\."):
+        LinearARForecaster(lags=2).fit(y)

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -47,7 +48,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._index import first_decrease, infer_offset, modal_step, same_labels
 from .._validation import _short, check_option
+from ._csv import read_csv_exact
 from .cache import read_cache, write_cache
 
 __all__ = [
@@ -184,10 +187,10 @@ def check_prices(
             "duplicates (e.g. `series[~series.index.duplicated(keep='last')]`)."
         )
     if not index.is_monotonic_increasing:
-        pos = int(np.flatnonzero(np.diff(index.asi8) < 0)[0])
+        pos = first_decrease(index)
         raise UnsortedDatesError(
-            f"{label} dates are not sorted: {_day(index[pos + 1])} comes after "
-            f"{_day(index[pos])}. Sort them first (`series.sort_index()`)."
+            f"{label} dates are not sorted: {_day(index[pos])} comes after "
+            f"{_day(index[pos - 1])}. Sort them first (`series.sort_index()`)."
         )
     if not pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
         raise DataError(f"{label} must hold numbers. Got dtype {series.dtype}.")
@@ -251,17 +254,15 @@ def _infer_grid(index: pd.DatetimeIndex) -> pd.DateOffset | None:
         return None
     if index.freq is not None:
         return index.freq
-    if len(index) >= 3:
-        inferred = pd.infer_freq(index)
-        if inferred is not None:
-            return pd.tseries.frequencies.to_offset(inferred)
+    inferred = infer_offset(index)
+    if inferred is not None:
+        return inferred
     if not (index == index.normalize()).all():
         return None  # intraday: sessions have no single regular grid
-    steps = pd.Series(np.diff(index.asi8)).mode()
-    day = pd.Timedelta(days=1).value
-    if steps.iloc[0] == day:
-        grid = pd.offsets.Day() if (index.dayofweek >= 5).any() else pd.offsets.BDay()
-    elif steps.iloc[0] == 7 * day:
+    step = modal_step(index)
+    if step == pd.Timedelta(days=1):
+        grid = pd.offsets.Day() if (index.day_of_week >= 5).any() else pd.offsets.BDay()
+    elif step == pd.Timedelta(days=7):
         grid = pd.tseries.frequencies.to_offset(f"W-{index[0].day_name()[:3].upper()}")
     else:
         return None
@@ -273,13 +274,12 @@ def _set_freq(series: pd.Series, grid: pd.DateOffset | None) -> None:
     index = series.index
     if grid is not None and len(index) >= 2:
         expected = pd.date_range(index[0], periods=len(index), freq=grid)
-        if index.equals(expected):
+        if same_labels(index, expected):
             series.index = pd.DatetimeIndex(index, freq=grid, name=index.name)
             return
-    if len(index) >= 3:
-        inferred = pd.infer_freq(index)
-        if inferred is not None:
-            series.index = pd.DatetimeIndex(index, freq=inferred, name=index.name)
+    inferred = infer_offset(index)
+    if inferred is not None:
+        series.index = pd.DatetimeIndex(index, freq=inferred, name=index.name)
 
 
 # ---------------------------------------------------------------------- frame layout
@@ -403,8 +403,23 @@ def _download(ticker: str, start: pd.Timestamp | None, end: pd.Timestamp | None,
             return None, f"yfinance raised {type(exc).__name__}: {exc}"
     if frame is None or not isinstance(frame, pd.DataFrame) or frame.empty:
         reason = log.messages[-1] if log.messages else "yfinance returned an empty frame"
+        network = _network_problem()
+        if network is not None:  # yfinance's own text may blame the ticker after a first failure
+            reason = f"{network} (yfinance reported: {reason})"
         return None, f"{reason} (window {_window(start, end)}, interval {interval!r})"
     return frame, ""
+
+
+YAHOO_HOST = "query2.finance.yahoo.com"
+
+
+def _network_problem(timeout: float = 3.0) -> str | None:
+    """Why Yahoo Finance cannot be reached, or None if it can (checked after a failed download)."""
+    try:
+        with socket.create_connection((YAHOO_HOST, 443), timeout=timeout):
+            return None
+    except OSError as exc:
+        return f"the network is unavailable: cannot connect to {YAHOO_HOST} ({exc})"
 
 
 def _window(start: pd.Timestamp | None, end: pd.Timestamp | None) -> str:
@@ -522,10 +537,12 @@ def load_prices(
             cached = None if entry is None else _slice(entry.frame, start_ts, end_ts)
             if cached is None or cached.empty:
                 raise DataUnavailableError(ticker, reason)
+            unverified = "" if entry.verified else (
+                " (written by an older convexforecast without a checksum: unverified)")
             warnings.warn(
                 f"Could not download `{ticker}` ({reason}); using the cached copy downloaded "
                 f"{entry.downloaded_at.strftime('%Y-%m-%d %H:%M UTC')}, last bar "
-                f"{_day(cached.index[-1])}.",
+                f"{_day(cached.index[-1])}{unverified}.",
                 CachedDataWarning, stacklevel=2,
             )
             frame, source = entry.frame, "cache"
@@ -628,13 +645,13 @@ def load_csv(
 
 
 def _read_yahoo_csv(file: Path) -> tuple[pd.DataFrame, str | None]:
-    with file.open(encoding="utf-8-sig") as handle:
-        head = [handle.readline() for _ in range(3)]
     ticker: str | None = None
     try:
+        with file.open(encoding="utf-8-sig") as handle:
+            head = [handle.readline() for _ in range(3)]
         if head[1].split(",", 1)[0].strip() == "Ticker":
-            frame = pd.read_csv(file, header=[0, 1], index_col=0, skiprows=[2],
-                                float_precision="round_trip", encoding="utf-8-sig")
+            frame = read_csv_exact(file, header=[0, 1], index_col=0, skiprows=[2],
+                                   encoding="utf-8-sig")
             frame.columns = frame.columns.set_names(["Price", "Ticker"])
             symbols = list(dict.fromkeys(frame.columns.get_level_values(1)))
             ticker = str(symbols[0]) if len(symbols) == 1 else None
@@ -643,9 +660,11 @@ def _read_yahoo_csv(file: Path) -> tuple[pd.DataFrame, str | None]:
                                 "save one ticker per file.")
             frame = _flatten_columns(frame, ticker)
         else:
-            frame = pd.read_csv(file, index_col=0, encoding="utf-8-sig",
-                                float_precision="round_trip")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            frame = read_csv_exact(file, index_col=0, encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"`path` {file.name!r} is not UTF-8 text ({exc}); save it as UTF-8."
+                        ) from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise DataError(f"`path` {file.name!r} is not a readable CSV file: {exc}") from None
     if "Ticker" in frame.columns:
         symbols = frame["Ticker"].dropna().unique()

@@ -30,7 +30,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._validation import _short, check_option, check_positive_int
+from .._validation import (
+    _short,
+    check_finite_number,
+    check_finite_state,
+    check_option,
+    check_positive_int,
+)
 from .base import BaseForecaster
 from .transforms import get_transform
 
@@ -364,11 +370,11 @@ class ARIMAForecaster(BaseForecaster):
     def _set_state(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         from statsmodels.tsa.arima.model import ARIMA
 
-        self.d_ = int(meta["d"])
-        self.trend_ = meta["trend"]
-        self.scale_ = float(meta["scale"])
+        self.d_ = check_positive_int("state d", meta["d"], minimum=0)
+        self.trend_ = check_option("state trend", meta["trend"], ["c", "n"])
+        self.scale_ = check_finite_number("state scale", meta["scale"], positive=True)
         self.fallback_ = meta["fallback"]
-        self.params_ = np.asarray(arrays["params"], dtype=np.float64).copy()
+        self.params_ = check_finite_state("state params", arrays["params"], (None,))
         self.search_results_ = None
         if "search" in arrays:
             table = pd.DataFrame(arrays["search"], columns=["p", "q", self.information_criterion,
@@ -379,8 +385,8 @@ class ARIMAForecaster(BaseForecaster):
             self.results_ = None
             self._endog = []
             return
-        self.order_ = tuple(int(v) for v in meta["order"])
-        endog = np.asarray(arrays["endog"], dtype=np.float64).copy()
+        self.order_ = tuple(check_positive_int("state order", v, minimum=0) for v in meta["order"])
+        endog = check_finite_state("state endog", arrays["endog"], (None,))
         p, _, q = self.order_
         model = ARIMA(endog, order=(p, 0, q), trend=self.trend_)
         self.results_ = model.filter(self.params_, cov_type="none")

@@ -19,44 +19,47 @@ cross-validation can see data after an origin. Within a task a forecaster with
 are assembled in plan order; the grouping into tasks is fixed by ``refits_per_task``, so
 results do not depend on ``n_jobs`` or the backend.
 
-With ``checkpoint_dir`` the blocks of every finished task are written to
-``<dir>/block-m<model>-b<block>.npz`` (numpy arrays plus a JSON string, loaded with
-``allow_pickle=False``) next to ``config.json``
-holding a SHA-256 hash of the data, the plan and every forecaster's parameters. A rerun with the
-same configuration loads finished tasks instead of recomputing them; a different configuration
-in the same directory raises ValueError.
+With ``checkpoint_dir`` the blocks of every finished task are saved, and a rerun with the same
+configuration loads them instead of recomputing them (see
+:mod:`convexforecast.forecasting.checkpoints`: what the fingerprint covers, how damaged files
+are recomputed, and the :class:`~convexforecast.forecasting.checkpoints.CheckpointError` for a
+directory written by another backtest).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
-import json
 import os
 import sys
-import tempfile
 import time
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import clone
 from tqdm.auto import tqdm
 
+from .._artefacts import library_version
+from .._index import same_labels
 from .._validation import _short, check_option, check_positive_int
 from . import metrics as _m
 from .base import _as_series, _validate_index, _validate_values
+from .checkpoints import (
+    CHECKPOINT_FORMAT_VERSION,
+    CheckpointStore,
+    describe_model,
+    fingerprint,
+    series_digest,
+)
 from .intervals import add_intervals, check_interval_options
 
 __all__ = ["BacktestResult", "backtest", "plan_backtest"]
 
-CHECKPOINT_FORMAT_VERSION = 1
 MAX_WARNINGS_PER_MODEL = 10  # distinct warnings re-raised per model (then one summary)
 
 
@@ -236,36 +239,6 @@ def _check_forecasters(forecasters: Any) -> dict[str, Any]:
     return models
 
 
-def _jsonable(value: Any) -> Any:
-    """A stable JSON description of a hyper-parameter value (for the checkpoint hash)."""
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return {"ndarray": value.tolist(), "dtype": str(value.dtype)}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
-    if isinstance(value, BaseEstimator):
-        return {"class": _qualname(value), "params": _jsonable(value.get_params(deep=False))}
-    if callable(value):
-        return {"callable": getattr(value, "__module__", "") + "." +
-                getattr(value, "__qualname__", type(value).__name__)}
-    return repr(value)
-
-
-def _qualname(obj: Any) -> str:
-    cls = type(obj)
-    return f"{cls.__module__}.{cls.__qualname__}"
-
-
-def _describe_model(name: str, model: Any) -> dict[str, Any]:
-    params = model.get_params(deep=False) if hasattr(model, "get_params") else {}
-    return {"name": name, "class": _qualname(model), "params": _jsonable(params)}
-
-
 # ------------------------------------------------------------------------- one task
 def _run_blocks(
     forecaster: Any,
@@ -314,7 +287,7 @@ def _fit_and_predict(model: Any, y_visible: pd.Series, folds: list[_Fold],
         n_test = fold.test_end - fold.test_start + 1
         prediction = model.predict(gap + n_test)
         predict_seconds += time.perf_counter() - start
-        if not prediction.index[gap:].equals(labels):
+        if not same_labels(prediction.index[gap:], labels):
             raise RuntimeError(
                 f"{type(model).__name__}.predict returned targets {list(prediction.index[gap:])} "
                 f"at fold {fold.fold}; expected {list(labels)}."
@@ -333,96 +306,6 @@ def _fit_and_predict(model: Any, y_visible: pd.Series, folds: list[_Fold],
         "fit_seconds": fit_seconds,
         "predict_seconds": predict_seconds,
     }
-
-
-# ----------------------------------------------------------------------- checkpoints
-class _CheckpointStore:
-    """Finished (model, block) tasks as ``.npz`` files next to a config hash (no pickle)."""
-
-    def __init__(self, directory: Any, config: dict[str, Any]) -> None:
-        try:
-            self.directory = Path(directory)
-        except TypeError:
-            raise TypeError(f"`checkpoint_dir` must be a path. Got {_short(directory)}.") from None
-        self.directory.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(config, sort_keys=True, allow_nan=True)
-        self.hash = hashlib.sha256(text.encode()).hexdigest()
-        path = self.directory / "config.json"
-        if path.exists():
-            stored = json.loads(path.read_text())
-            if stored.get("hash") != self.hash:
-                old = stored.get("config", {})
-                differs = sorted(k for k in set(old) | set(config) if old.get(k) != config.get(k))
-                raise ValueError(
-                    f"`checkpoint_dir` {str(self.directory)!r} holds a checkpoint of a different "
-                    f"backtest configuration (stored hash {str(stored.get('hash'))[:12]}, this run "
-                    f"{self.hash[:12]}; differs in {differs}). Use another directory or delete it."
-                )
-        else:
-            self._atomic_write(path, json.dumps(
-                {"format_version": CHECKPOINT_FORMAT_VERSION, "hash": self.hash,
-                 "config": config}, sort_keys=True, indent=1).encode())
-
-    def _path(self, key: tuple[int, int]) -> Path:
-        return self.directory / f"block-m{key[0]:03d}-b{key[1]:06d}.npz"
-
-    def _atomic_write(self, path: Path, payload: bytes) -> None:
-        handle, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-")
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(payload)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-
-    def save(self, result: dict[str, Any]) -> None:
-        meta = {"key": list(result["key"]), "fit_seconds": result["fit_seconds"],
-                "predict_seconds": result["predict_seconds"],
-                "has_residuals": result["residuals"] is not None, "hash": self.hash,
-                "warnings": result["warnings"]}
-        arrays = {name: result[name] for name in ("fold", "origin", "target", "forecast")}
-        arrays["residuals"] = (np.empty(0) if result["residuals"] is None
-                               else result["residuals"])
-        arrays["meta"] = np.array(json.dumps(meta))
-        handle, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".npz")
-        os.close(handle)
-        try:
-            np.savez(tmp, **arrays)
-            os.replace(tmp, self._path(result["key"]))
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-
-    def load(self, key: tuple[int, int]) -> dict[str, Any] | None:
-        path = self._path(key)
-        if not path.exists():
-            return None
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                meta = json.loads(str(data["meta"]))
-                result = {name: data[name].copy()
-                          for name in ("fold", "origin", "target", "forecast")}
-                residuals = data["residuals"].copy()
-        except (OSError, ValueError, KeyError) as exc:
-            warnings.warn(f"Ignoring unreadable checkpoint {path.name} ({exc}); recomputing it.",
-                          RuntimeWarning, stacklevel=3)
-            return None
-        if meta.get("hash") != self.hash or tuple(meta["key"]) != key:
-            warnings.warn(f"Ignoring checkpoint {path.name} written for another configuration; "
-                          "recomputing it.", RuntimeWarning, stacklevel=3)
-            return None
-        result.update(key=key, residuals=residuals if meta["has_residuals"] else None,
-                      fit_seconds=meta["fit_seconds"], predict_seconds=meta["predict_seconds"],
-                      warnings=meta.get("warnings", []))
-        return result
-
-
-def _series_digest(y: pd.Series) -> dict[str, Any]:
-    hashed = pd.util.hash_pandas_object(y, index=True).to_numpy()
-    digest = hashlib.sha256(hashed.tobytes() + y.to_numpy().tobytes()).hexdigest()
-    return {"sha256": digest, "n": len(y), "index": type(y.index).__name__,
-            "start": str(y.index[0]), "end": str(y.index[-1])}
 
 
 # ---------------------------------------------------------------------------- result
@@ -609,8 +492,9 @@ class BacktestResult:
             for h in horizons:
                 a = other[other["horizon"] == h]
                 b = base[base["horizon"] == h]
-                joined = a[["forecast", "actual"]].join(b[["forecast"]], rsuffix="_ref",
-                                                        how="inner")
+                joined = a[["forecast", "actual"]].merge(
+                    b[["forecast"]], left_index=True, right_index=True, how="inner",
+                    suffixes=("", "_ref"))
                 errors_a = joined["actual"] - joined["forecast"]
                 errors_b = joined["actual"] - joined["forecast_ref"]
                 try:
@@ -744,7 +628,16 @@ def backtest(
     show_progress = _check_flag("show_progress", show_progress)
     verbose = _check_flag("verbose", verbose)
     n0 = settings["initial_train_size"]
+    reach = settings["gap"] + settings["steps"]
     for name, model in models.items():
+        limit = getattr(model, "max_steps", None)
+        if isinstance(limit, int | np.integer) and reach > limit:
+            raise ValueError(
+                f"`gap` + `steps` must be <= {limit} for forecaster {name!r} "
+                f"({type(model).__name__} forecasts at most {limit} steps from an origin, e.g. "
+                f"strategy='direct' with horizon={limit}). Got gap={settings['gap']} + "
+                f"steps={settings['steps']} = {reach}."
+            )
         minimum = getattr(model, "min_train_size", 1)
         if isinstance(minimum, int | np.integer) and n0 < minimum:
             raise ValueError(
@@ -759,9 +652,10 @@ def backtest(
     names = list(models)
     config = {
         "format_version": CHECKPOINT_FORMAT_VERSION,
-        "y": _series_digest(series),
+        "library_version": library_version(),
+        "y": series_digest(series),
         "plan": settings,
-        "models": [_describe_model(name, models[name]) for name in names],
+        "models": [describe_model(name, models[name]) for name in names],
         **({"refits_per_task": refits_per_task} if refits_per_task > 1 else {}),
     }
     block_ids = list(blocks)
@@ -773,7 +667,10 @@ def backtest(
         with pd.option_context("display.max_rows", 50, "display.width", 200):
             print(plan.to_string(index=False) if len(plan) <= 50 else plan)
 
-    store = None if checkpoint_dir is None else _CheckpointStore(checkpoint_dir, config)
+    store = None
+    if checkpoint_dir is not None:
+        models_fingerprint = [fingerprint(name, models[name]) for name in names]
+        store = CheckpointStore(checkpoint_dir, {**config, "models": models_fingerprint})
     results: dict[tuple[int, int], dict[str, Any]] = {}
     pending = []
     for i in range(len(names)):

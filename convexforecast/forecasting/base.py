@@ -35,7 +35,8 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
-from .._validation import _short, check_positive_int
+from .._index import first_decrease, first_step_change, infer_offset, same_labels
+from .._validation import _short, as_float_array, check_positive_int
 
 __all__ = ["BaseForecaster"]
 
@@ -57,6 +58,8 @@ def _validate_index(index: pd.Index, name: str) -> dict[str, Any]:
         ``{"kind": "period", "freq": str}`` or ``{"kind": "integer", "step": int}``.
     """
     n = len(index)
+    if n == 0:
+        raise ValueError(f"`{name}` must not be empty. Got 0 observations.")
     if isinstance(index, pd.DatetimeIndex | pd.PeriodIndex) or pd.api.types.is_integer_dtype(index):
         if index.hasnans:
             pos = int(np.flatnonzero(index.isna())[0])
@@ -64,11 +67,10 @@ def _validate_index(index: pd.Index, name: str) -> dict[str, Any]:
                 f"`{name}` index must not contain missing labels. Got NaT at position {pos}."
             )
         if not index.is_monotonic_increasing:
-            ordinals = index.asi8 if hasattr(index, "asi8") else np.asarray(index, dtype=np.int64)
-            pos = int(np.flatnonzero(np.diff(ordinals) < 0)[0])
+            pos = first_decrease(index)
             raise ValueError(
                 f"`{name}` index must be sorted in increasing order. Got "
-                f"{_describe(index[pos + 1])} after {_describe(index[pos])}."
+                f"{_describe(index[pos])} after {_describe(index[pos - 1])}."
             )
         if not index.is_unique:
             dup = index[index.duplicated()][0]
@@ -91,17 +93,14 @@ def _validate_index(index: pd.Index, name: str) -> dict[str, Any]:
         freq = index.freq
         if freq is None:
             if n >= 3:
-                inferred = pd.infer_freq(index)
-                if inferred is None:
-                    step = index[1] - index[0]
-                    gaps = np.flatnonzero(np.diff(index.asi8) != step.value)
-                    pos = int(gaps[0]) + 1 if gaps.size else 1
+                freq = infer_offset(index)
+                if freq is None:
+                    pos = first_step_change(index, index[1] - index[0]) or 1
                     raise ValueError(
                         f"`{name}` index must have a regular frequency (set `{name}.index.freq` or "
                         f"use `asfreq`). Could not infer one: the spacing first changes at "
                         f"{_describe(index[pos])}."
                     )
-                freq = pd.tseries.frequencies.to_offset(inferred)
             elif n == 2:
                 freq = pd.tseries.frequencies.to_offset(index[1] - index[0])
             else:
@@ -116,9 +115,8 @@ def _validate_index(index: pd.Index, name: str) -> dict[str, Any]:
 
     values = np.asarray(index, dtype=np.int64)
     step = int(values[1] - values[0]) if n >= 2 else 1
-    gaps = np.flatnonzero(np.diff(values) != step)
-    if gaps.size:
-        pos = int(gaps[0]) + 1
+    pos = first_step_change(index, step)
+    if pos is not None:
         raise ValueError(
             f"`{name}` integer index must be evenly spaced (step {step}). Got {values[pos]} "
             f"after {values[pos - 1]}."
@@ -126,18 +124,8 @@ def _validate_index(index: pd.Index, name: str) -> dict[str, Any]:
     return {"kind": "integer", "step": step}
 
 
-def _same_labels(index: pd.Index, expected: pd.Index) -> bool:
-    """Label-wise equality that ignores the datetime resolution (ns, us, s)."""
-    if len(index) != len(expected):
-        return False
-    try:
-        return bool(np.all(np.asarray(index == expected)))
-    except TypeError:  # e.g. tz-naive vs tz-aware
-        return False
-
-
 def _check_regular(index: pd.Index, expected: pd.Index, name: str, freqstr: str) -> None:
-    if len(index) and _same_labels(index, expected):
+    if len(index) and same_labels(index, expected):
         return
     mismatch = [i for i, (a, b) in enumerate(zip(index, expected, strict=True)) if a != b]
     pos = mismatch[0] if mismatch else 0
@@ -216,6 +204,43 @@ def _json_name(name: Any) -> Any:
     return str(name)
 
 
+def _check_count(name: str, value: Any, minimum: int | None) -> int:
+    """An integer from a saved state (``minimum`` None: any integer)."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or (
+            minimum is not None and value < minimum):
+        bound = "an integer" if minimum is None else f"an integer >= {minimum}"
+        raise ValueError(f"`{name}` must be {bound}. Got {_short(value)}.")
+    return int(value)
+
+
+def _check_index_meta(meta: Any) -> dict[str, Any]:
+    """A saved index description (see :func:`_validate_index`), checked to rebuild the grid."""
+    if not isinstance(meta, dict):
+        raise ValueError(f"`state['index']` must be an object. Got {_short(meta)}.")
+    meta = dict(meta)
+    kind = meta.get("kind")
+    if kind in ("datetime", "period"):
+        try:
+            pd.tseries.frequencies.to_offset(meta.get("freq"))
+        except (TypeError, ValueError):
+            raise ValueError(f"`state['index']['freq']` must be a pandas frequency. Got "
+                             f"{_short(meta.get('freq'))}.") from None
+        if kind == "datetime" and meta.get("tz") is not None:
+            try:
+                pd.Timestamp("2000-01-01", tz=meta["tz"])
+            except Exception:  # noqa: BLE001 - pytz/zoneinfo raise several types
+                raise ValueError(f"`state['index']['tz']` must be a time zone. Got "
+                                 f"{_short(meta['tz'])}.") from None
+    elif kind == "integer":
+        step = _check_count("state['index']['step']", meta.get("step"), None)
+        if step == 0:
+            raise ValueError("`state['index']['step']` must be non-zero. Got 0.")
+    else:
+        raise ValueError(f"`meta['index']['kind']` must be one of ['datetime', 'period', "
+                         f"'integer']. Got {_short(kind)}.")
+    return meta
+
+
 class BaseForecaster(BaseEstimator):
     """Base class of all forecasters (see the module docstring for the subclass contract).
 
@@ -245,6 +270,11 @@ class BaseForecaster(BaseEstimator):
     def window_length(self) -> int:
         """How many trailing observations :meth:`_predict` conditions on."""
         return 1
+
+    @property
+    def max_steps(self) -> int | None:
+        """Most steps :meth:`predict` can forecast from one origin (None: no limit)."""
+        return None
 
     def _check_params(self) -> None:
         """Validate hyper-parameters; raise ValueError naming the argument and the value."""
@@ -319,10 +349,17 @@ class BaseForecaster(BaseEstimator):
         """
         self._check_fitted()
         steps = check_positive_int("steps", steps)
-        values = np.asarray(self._predict(steps), dtype=np.float64).reshape(-1)
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below
+            values = np.asarray(self._predict(steps), dtype=np.float64).reshape(-1)
         if values.size != steps:
             raise RuntimeError(f"{type(self).__name__}._predict returned {values.size} values "
                                f"for steps={steps}.")
+        if not np.isfinite(values).all():
+            step = int(np.flatnonzero(~np.isfinite(values))[0]) + 1
+            raise FloatingPointError(
+                f"{type(self).__name__} forecast {float(values[step - 1])!r} at step {step}: the "
+                "computation overflowed in float64 (rescale the series, e.g. to other units)."
+            )
         return pd.Series(values, index=_future_index(self.index_meta_, self.cutoff_, steps),
                          name=self._y_name)
 
@@ -394,10 +431,15 @@ class BaseForecaster(BaseEstimator):
     def set_fitted_state(
         self, meta: dict[str, Any], arrays: dict[str, np.ndarray]
     ) -> BaseForecaster:
-        """Restore a state produced by :meth:`get_fitted_state` (parameters must already match)."""
+        """Restore a state produced by :meth:`get_fitted_state` (parameters must already match).
+
+        The state is validated before anything can forecast from it: finite values, an index
+        description that rebuilds the grid, observation counts, and a window as long as these
+        parameters need (and valid for the transform). A ValueError names what is wrong.
+        """
         self._check_params()
         self._reset_fitted()
-        index_meta = dict(meta["index"])
+        index_meta = _check_index_meta(meta["index"])
         kind = index_meta["kind"]
         if kind == "datetime":
             cutoff = pd.Timestamp(meta["cutoff"])
@@ -405,22 +447,36 @@ class BaseForecaster(BaseEstimator):
             if tz is not None:
                 cutoff = cutoff.tz_convert(tz) if cutoff.tz is not None else cutoff.tz_localize(tz)
         elif kind == "period":
-            cutoff = pd.Period(ordinal=int(meta["cutoff"]), freq=index_meta["freq"])
-        elif kind == "integer":
-            cutoff = int(meta["cutoff"])
+            cutoff = pd.Period(ordinal=_check_count("state['cutoff']", meta["cutoff"], None),
+                               freq=index_meta["freq"])
         else:
-            raise ValueError(f"`meta['index']['kind']` must be one of ['datetime', 'period', "
-                             f"'integer']. Got {_short(kind)}.")
+            cutoff = _check_count("state['cutoff']", meta["cutoff"], None)
+        n_obs = _check_count("state['n_obs']", meta["n_obs"], 1)
+        n_train = _check_count("state['n_train']", meta["n_train"], 1)
+        if n_train > n_obs:
+            raise ValueError(f"`state['n_train']` must be <= `state['n_obs']` ({n_obs}). "
+                             f"Got {n_train}.")
         model_arrays = {k[len("model__"):]: v for k, v in arrays.items() if k.startswith("model__")}
         self._set_state(meta["model"], model_arrays)
+        window = as_float_array("state window", arrays["window"], 1)
+        if window.size != self.window_length:
+            raise ValueError(
+                f"`state window` must hold {self.window_length} observations for "
+                f"{type(self).__name__} with these parameters. Got {window.size}."
+            )
+        self._check_values(window, "state window")
         self.index_meta_ = index_meta
         self.cutoff_ = cutoff
-        self.n_obs_ = int(meta["n_obs"])
-        self.n_train_ = int(meta["n_train"])
+        self.n_obs_ = n_obs
+        self.n_train_ = n_train
         self._y_name = meta["y_name"]
-        self._window = np.asarray(arrays["window"], dtype=np.float64).copy()
+        self._window = window
         if "in_sample_residuals" in arrays:
-            self.in_sample_residuals_ = np.asarray(arrays["in_sample_residuals"], dtype=np.float64)
+            residuals = np.asarray(arrays["in_sample_residuals"], dtype=np.float64)
+            if residuals.ndim != 1:
+                raise ValueError(f"`state in_sample_residuals` must be one-dimensional. Got "
+                                 f"shape {residuals.shape}.")
+            self.in_sample_residuals_ = residuals.copy()
         return self
 
     # -------------------------------------------------------------- helpers
@@ -454,7 +510,7 @@ class BaseForecaster(BaseEstimator):
         if meta["kind"] == "datetime" and (index.tz is None) != (expected.tz is None):
             raise ValueError(f"`y_new` index must have the same time zone as `y` "
                              f"({meta.get('tz')}). Got {index.tz}.")
-        if _same_labels(index, expected):
+        if same_labels(index, expected):
             return
         labels = list(index)
         pos = next((i for i, (a, b) in enumerate(zip(labels, expected, strict=True)) if a != b), 0)

@@ -6,7 +6,12 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_option, check_positive_int
+from .._validation import (
+    check_finite_number,
+    check_finite_state,
+    check_option,
+    check_positive_int,
+)
 from .base import BaseForecaster
 from .transforms import get_transform
 from .windows import BaseLagForecaster
@@ -97,7 +102,7 @@ class DriftForecaster(BaseForecaster):
         return {"drift": self.drift_}, {}
 
     def _set_state(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
-        self.drift_ = float(meta["drift"])
+        self.drift_ = check_finite_number("state['drift']", meta["drift"])
 
 
 class LinearARForecaster(BaseLagForecaster):
@@ -150,7 +155,7 @@ class LinearARForecaster(BaseLagForecaster):
         return {}, {"coef": model}
 
     def _model_from_state(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> np.ndarray:
-        return np.asarray(arrays["coef"], dtype=np.float64).copy()
+        return check_finite_state("state coef", arrays["coef"], (self.lags + 1,))
 
     @property
     def coef_(self) -> np.ndarray:

@@ -19,7 +19,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._validation import _short, check_nonnegative_float, check_positive_int
+from .._validation import (
+    _short,
+    check_finite_number,
+    check_finite_state,
+    check_nonnegative_float,
+    check_positive_int,
+)
 from ..core.additive import AdditiveFunction
 from .windows import BaseLagForecaster, NetworkResultsMixin
 
@@ -211,14 +217,26 @@ class ConvexARForecaster(NetworkResultsMixin, BaseLagForecaster):
     def _model_from_state(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> Any:
         from ..core.features import Feature
 
+        features = [Feature.from_description(d) for d in meta["features"]]
+        n = len(features)
+        inputs = np.asarray(arrays["inputs"])
+        if inputs.shape != (n,) or inputs.dtype.kind != "i" or (
+                n and (inputs.min() < 0 or inputs.max() >= self.lags)):
+            raise ValueError(f"`state inputs` must be {n} lag columns in [0, {self.lags}). "
+                             f"Got {_short(inputs)}.")
+        for feature in features:
+            kinks = np.asarray(feature.kinks, dtype=np.float64)
+            if not np.isfinite(kinks).all() or np.any(np.diff(kinks) < 0):
+                raise ValueError(f"`state features` must have finite, sorted kinks. Got "
+                                 f"{_short(feature.kinks)}.")
         return _ConvexStepModel(
-            features=[Feature.from_description(d) for d in meta["features"]],
-            inputs=np.asarray(arrays["inputs"], dtype=np.int64).copy(),
-            coef=np.asarray(arrays["coef"], dtype=np.float64).copy(),
-            intercept=float(meta["intercept"]),
-            beta=float(meta["beta"]),
-            objective=float(meta["objective"]),
-            duality_gap=float(meta["duality_gap"]),
+            features=features,
+            inputs=inputs.astype(np.int64),
+            coef=check_finite_state("state coef", arrays["coef"], (n,)),
+            intercept=check_finite_number("state intercept", meta["intercept"]),
+            beta=check_finite_number("state beta", meta["beta"], positive=True),
+            objective=check_finite_number("state objective", meta["objective"]),
+            duality_gap=check_finite_number("state duality_gap", meta["duality_gap"]),
         )
 
     # ----------------------------------------------------- fitted results

@@ -1,7 +1,9 @@
 """Point, direction and interval forecast-accuracy metrics, and the Diebold–Mariano test.
 
 All functions take array-likes, never modify them, and raise ValueError on mismatched
-lengths or non-finite values. Percentage metrics (:func:`mape`, :func:`smape`) are returned
+lengths or non-finite values. When two inputs are pandas Series they are matched by label
+(in any order), and a label present in one but not the other is a ValueError: inputs are
+never compared by position when they carry labels. Percentage metrics (:func:`mape`, :func:`smape`) are returned
 in percent.
 """
 
@@ -12,6 +14,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 from .._validation import _short, as_float_array, check_option, check_positive_int
@@ -36,9 +39,41 @@ __all__ = [
 _ALTERNATIVES = ("two-sided", "less", "greater")
 
 
+def _align(values: dict[str, object]) -> dict[str, object]:
+    """Put labelled inputs in the order of the first labelled one (by label, never position).
+
+    When two or more inputs are pandas Series, each must carry exactly the labels of the
+    first (in any order) and is reordered to it; inputs without labels are taken in their
+    given order. Mismatched or duplicated labels raise a ValueError naming the arguments.
+    """
+    labelled = [name for name, value in values.items() if isinstance(value, pd.Series)]
+    if len(labelled) < 2:
+        return values
+    first = labelled[0]
+    index = values[first].index
+    out = dict(values)
+    for name in labelled:
+        other = values[name].index
+        if not other.is_unique:
+            raise ValueError(f"`{name}` must have unique labels to be aligned with `{first}`. "
+                             f"Got {_short(other[other.duplicated()][0])} more than once.")
+        if name == first:
+            continue
+        extra = other.difference(index)
+        missing = index.difference(other)
+        if len(extra) or len(missing) or len(other) != len(index):
+            example = (f"{_short(extra[0])} in `{name}` but not in `{first}`" if len(extra)
+                       else f"{_short(missing[0])} in `{first}` but not in `{name}`")
+            raise ValueError(f"`{first}` and `{name}` are labelled Series and are matched by "
+                             f"label, so they must have the same labels. Got {example}.")
+        out[name] = values[name].reindex(index)
+    return out
+
+
 def _pair(actual, forecast, names: tuple[str, str] = ("actual", "forecast")):
-    a = as_float_array(names[0], actual, 1)
-    f = as_float_array(names[1], forecast, 1)
+    values = _align({names[0]: actual, names[1]: forecast})
+    a = as_float_array(names[0], values[names[0]], 1)
+    f = as_float_array(names[1], values[names[1]], 1)
     if a.shape != f.shape:
         raise ValueError(
             f"`{names[0]}` and `{names[1]}` must have the same length. Got {a.size} and {f.size}."
@@ -115,6 +150,8 @@ def mase(actual, forecast, y_train=None, *, m: int = 1, scale: float | None = No
 
     Returns ``inf`` (with a RuntimeWarning) when the scale is zero (a constant training series).
     """
+    values = _align({"actual": actual, "forecast": forecast, "scale": scale})
+    actual, forecast, scale = values["actual"], values["forecast"], values["scale"]
     a, f = _pair(actual, forecast)
     if (y_train is None) == (scale is None):
         raise ValueError(
@@ -160,8 +197,9 @@ class DirectionalAccuracyResult:
 
 def _direction_hits(actual, forecast, last_observed) -> np.ndarray:
     """Hits among the forecasts that call a direction (a flat forecast calls none)."""
-    a, f = _pair(actual, forecast)
-    last = as_float_array("last_observed", last_observed, 1)
+    values = _align({"actual": actual, "forecast": forecast, "last_observed": last_observed})
+    a, f = _pair(values["actual"], values["forecast"])
+    last = as_float_array("last_observed", values["last_observed"], 1)
     if last.shape != a.shape:
         raise ValueError(
             f"`last_observed` must have the same length as `actual`. Got {last.size} and {a.size}."
@@ -204,9 +242,10 @@ def directional_accuracy_test(
 
 
 def _interval(actual, lower, upper):
-    a = as_float_array("actual", actual, 1)
-    lo = np.array(lower, dtype=np.float64, copy=True).reshape(-1)
-    hi = np.array(upper, dtype=np.float64, copy=True).reshape(-1)
+    values = _align({"actual": actual, "lower": lower, "upper": upper})
+    a = as_float_array("actual", values["actual"], 1)
+    lo = np.array(values["lower"], dtype=np.float64, copy=True).reshape(-1)
+    hi = np.array(values["upper"], dtype=np.float64, copy=True).reshape(-1)
     if not (lo.size == hi.size == a.size):
         raise ValueError(
             "`actual`, `lower` and `upper` must have the same length. "
@@ -228,8 +267,7 @@ def coverage(actual, lower, upper) -> float:
 
 def mean_interval_width(lower, upper) -> float:
     """Mean width ``mean(upper - lower)`` of prediction intervals."""
-    lo = np.array(lower, dtype=np.float64, copy=True).reshape(-1)
-    _, lo, hi = _interval(np.zeros(lo.size), lo, upper)
+    _, lo, hi = _interval(np.zeros(np.size(lower)), lower, upper)
     return float(np.mean(hi - lo))
 
 

@@ -18,7 +18,14 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import _short, check_nonnegative_float, check_option, check_positive_int
+from .._validation import (
+    _short,
+    check_finite_number,
+    check_finite_state,
+    check_nonnegative_float,
+    check_option,
+    check_positive_int,
+)
 from .convex import _check_beta
 from .windows import BaseLagForecaster, NetworkResultsMixin
 
@@ -207,22 +214,38 @@ class AdamNetForecaster(NetworkResultsMixin, BaseLagForecaster):
     def _model_from_state(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> Any:
         from ..core.network import Chain, ChainNetwork
 
-        chains = [
-            Chain(int(j), activation, np.array(w, dtype=np.float64), np.array(b, dtype=np.float64),
-                  float(a), float(slope))
-            for j, activation, w, b, a, slope in zip(
-                arrays["inputs"], meta["activations"], arrays["weights"], arrays["biases"],
-                arrays["output_weights"], meta["negative_slopes"], strict=True)
-        ]
-        network = ChainNetwork(chains, float(meta["output_bias"]), int(meta["depth"]),
-                               float(meta["network_beta"]))
+        depth = int(meta["depth"])
+        if depth != self.depth:
+            raise ValueError(f"`state depth` must be the `depth` parameter {self.depth}. "
+                             f"Got {_short(meta['depth'])}.")
+        inputs = np.asarray(arrays["inputs"])
+        m = inputs.shape[0] if inputs.ndim == 1 else -1
+        if m < 0 or inputs.dtype.kind != "i" or (m and (inputs.min() < 0
+                                                        or inputs.max() >= self.lags)):
+            raise ValueError(f"`state inputs` must be lag columns in [0, {self.lags}). Got "
+                             f"{_short(inputs)}.")
+        weights = check_finite_state("state weights", arrays["weights"], (m, depth - 1))
+        biases = check_finite_state("state biases", arrays["biases"], (m, depth - 1))
+        alphas = check_finite_state("state output_weights", arrays["output_weights"], (m,))
+        activations, slopes = list(meta["activations"]), list(meta["negative_slopes"])
+        if len(activations) != m or len(slopes) != m or any(a != self.activation
+                                                            for a in activations):
+            raise ValueError(f"`state activations` must be {m} times {self.activation!r} (the "
+                             f"`activation` parameter). Got {_short(activations)}.")
+        chains = [Chain(int(j), self.activation, w, b, float(a),
+                        check_finite_number("state negative_slopes", slope))
+                  for j, w, b, a, slope in zip(inputs, weights, biases, alphas, slopes,
+                                               strict=True)]
+        network = ChainNetwork(chains, check_finite_number("state output_bias", meta["output_bias"]),
+                               depth, check_finite_number("state network_beta", meta["network_beta"]))
         return _AdamStepModel(
             network=network,
-            beta=float(meta["beta"]),
-            objective=float(meta["objective"]),
+            beta=check_finite_number("state beta", meta["beta"]),
+            objective=check_finite_number("state objective", meta["objective"]),
             convex_objective=None if meta["convex_objective"] is None
-            else float(meta["convex_objective"]),
-            objective_history=np.asarray(arrays["objective_history"], dtype=np.float64).copy(),
+            else check_finite_number("state convex_objective", meta["convex_objective"]),
+            objective_history=check_finite_state("state objective_history",
+                                                 arrays["objective_history"], (None,)),
         )
 
     # ----------------------------------------------------- fitted results

@@ -1,10 +1,10 @@
-"""Save and load fitted forecasters in a versioned, non-pickle format.
+"""Save and load fitted forecasters in a versioned, checksummed, non-pickle format.
 
 Layout (a directory, or the same two files in a ``.zip`` archive)::
 
-    forecaster.json   {"format": "convexforecast.forecaster", "format_version": 1,
+    forecaster.json   {"format": "convexforecast.forecaster", "format_version": 2,
                        "library_version": ..., "class": "ConvexARForecaster",
-                       "params": {...}, "state": {...}}
+                       "params": {...}, "state": {...}, "checksum": "<sha256>"}
     arrays.npz        numeric arrays of the fitted state (loaded with allow_pickle=False)
 
 Only the forecaster classes of :data:`FORECASTERS` can be loaded; nothing in the file is
@@ -12,6 +12,20 @@ imported or executed, so loading an untrusted file cannot run code (unlike pickl
 Convex models are stored as their selected features (:meth:`Feature.describe`), coefficients
 and intercept; ARIMA as its parameters and the (differenced, scaled) history that statsmodels
 re-filters with those parameters; Adam networks as their chain weights and biases.
+
+Files are written atomically (temporary file, fsync, rename; ``arrays.npz`` before
+``forecaster.json``). :func:`load` verifies, before anything forecasts:
+
+* the format name and version, and the class;
+* the SHA-256 ``checksum`` over the JSON document and the arrays (any edit or corruption is
+  detected);
+* sizes: no member above :data:`MAX_MEMBER_BYTES`, so a compressed "bomb" is refused before
+  it is inflated;
+* the state itself: finite values, positive scales, parameters consistent with the state
+  (e.g. a window as long as the model's lags and transform need).
+
+Every failure raises :class:`ModelFileError` (a ValueError) naming the file and the reason;
+a missing path raises FileNotFoundError.
 """
 
 from __future__ import annotations
@@ -24,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import __version__
+from .._artefacts import atomic_write, library_version, sha256
 from .._validation import _short
 from .arima import ARIMAForecaster
 from .base import BaseForecaster
@@ -32,14 +46,16 @@ from .baselines import DriftForecaster, LinearARForecaster, NaiveForecaster
 from .convex import ConvexARForecaster
 from .neural import AdamNetForecaster
 
-__all__ = ["FORMAT_VERSION", "FORECASTERS", "save", "load"]
+__all__ = ["FORECASTERS", "FORMAT_VERSION", "MAX_MEMBER_BYTES", "ModelFileError", "load", "save"]
 
 #: Version written by :func:`save`; :func:`load` accepts exactly the versions it knows.
-FORMAT_VERSION = 1
-_SUPPORTED_VERSIONS = (1,)
+FORMAT_VERSION = 2
+_SUPPORTED_VERSIONS = (2,)
 _FORMAT_NAME = "convexforecast.forecaster"
 _JSON_NAME = "forecaster.json"
 _ARRAYS_NAME = "arrays.npz"
+#: Largest file or archive member :func:`load` reads (uncompressed bytes).
+MAX_MEMBER_BYTES = 256 * 2**20
 
 #: Forecaster classes :func:`load` can rebuild, by class name.
 FORECASTERS: dict[str, type[BaseForecaster]] = {
@@ -47,6 +63,10 @@ FORECASTERS: dict[str, type[BaseForecaster]] = {
     for cls in (ConvexARForecaster, AdamNetForecaster, ARIMAForecaster, LinearARForecaster,
                 NaiveForecaster, DriftForecaster)
 }
+
+
+class ModelFileError(ValueError):
+    """A saved forecaster cannot be loaded; the message names the file and the reason."""
 
 
 def _encode(value: Any) -> Any:
@@ -74,6 +94,11 @@ def _decode(value: Any) -> Any:
     return value
 
 
+def _checksum(document: dict[str, Any], arrays: bytes) -> str:
+    body = {k: v for k, v in document.items() if k != "checksum"}
+    return sha256(json.dumps(body, sort_keys=True, allow_nan=False).encode() + arrays)
+
+
 def save(forecaster: BaseForecaster, path: str | Path) -> Path:
     """Write a fitted forecaster to ``path``.
 
@@ -93,28 +118,63 @@ def save(forecaster: BaseForecaster, path: str | Path) -> Path:
     if FORECASTERS.get(name) is not type(forecaster):
         raise TypeError(f"`forecaster` must be one of {sorted(FORECASTERS)}. Got {name}.")
     meta, arrays = forecaster.get_fitted_state()
+    buffer = io.BytesIO()
+    np.savez(buffer, **{key: np.asarray(value) for key, value in arrays.items()})
+    raw = buffer.getvalue()
     document = {
         "format": _FORMAT_NAME,
         "format_version": FORMAT_VERSION,
-        "library_version": __version__,
+        "library_version": library_version(),
         "class": name,
         "params": _encode(forecaster.get_params(deep=False)),
         "state": _encode(meta),
     }
-    text = json.dumps(document, indent=1, allow_nan=False)
-    buffer = io.BytesIO()
-    np.savez(buffer, **{key: np.asarray(value) for key, value in arrays.items()})
+    document["checksum"] = _checksum(document, raw)
+    text = json.dumps(document, indent=1, allow_nan=False).encode()
     path = Path(path)
     if path.suffix == ".zip":
         path.parent.mkdir(parents=True, exist_ok=True)
-        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive_bytes = io.BytesIO()
+        with zipfile.ZipFile(archive_bytes, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             archive.writestr(_JSON_NAME, text)
-            archive.writestr(_ARRAYS_NAME, buffer.getvalue())
+            archive.writestr(_ARRAYS_NAME, raw)
+        atomic_write(path, archive_bytes.getvalue())
     else:
         path.mkdir(parents=True, exist_ok=True)
-        (path / _JSON_NAME).write_text(text, encoding="utf-8")
-        (path / _ARRAYS_NAME).write_bytes(buffer.getvalue())
+        atomic_write(path / _ARRAYS_NAME, raw)
+        atomic_write(path / _JSON_NAME, text)
     return path
+
+
+def _read_member(archive: zipfile.ZipFile, name: str) -> bytes:
+    """One archive member, refusing members larger than MAX_MEMBER_BYTES before inflating."""
+    info = archive.getinfo(name)
+    if info.file_size > MAX_MEMBER_BYTES:
+        raise ValueError(f"member {name!r} would inflate to {info.file_size} bytes, more than "
+                         f"the {MAX_MEMBER_BYTES} allowed")
+    with archive.open(info) as stream:
+        data = stream.read(MAX_MEMBER_BYTES + 1)
+    if len(data) > MAX_MEMBER_BYTES:
+        raise ValueError(f"member {name!r} is larger than the {MAX_MEMBER_BYTES} bytes allowed")
+    return data
+
+
+def _read_file(path: Path) -> bytes:
+    size = path.stat().st_size
+    if size > MAX_MEMBER_BYTES:
+        raise ValueError(f"{path.name} has {size} bytes, more than the {MAX_MEMBER_BYTES} "
+                         "allowed")
+    return path.read_bytes()
+
+
+def _read_arrays(raw: bytes) -> dict[str, np.ndarray]:
+    with zipfile.ZipFile(io.BytesIO(raw)) as inner:
+        total = sum(info.file_size for info in inner.infolist())
+        if total > MAX_MEMBER_BYTES:
+            raise ValueError(f"{_ARRAYS_NAME} would inflate to {total} bytes, more than the "
+                             f"{MAX_MEMBER_BYTES} allowed")
+    with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
+        return {key: npz[key] for key in npz.files}
 
 
 def load(path: str | Path) -> BaseForecaster:
@@ -124,35 +184,52 @@ def load(path: str | Path) -> BaseForecaster:
     ------
     FileNotFoundError
         If ``path`` does not exist.
-    ValueError
-        If the file is not a convexforecast forecaster, its ``format_version`` is unknown or
-        its class is not one of :data:`FORECASTERS`.
+    ModelFileError
+        For anything else that prevents an exact reload (see the module docstring); the
+        message names the file and the reason.
     """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"`path` does not exist. Got {str(path)!r}.")
+    try:
+        return _load(path)
+    except ModelFileError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - every failure is reported the same way
+        reason = str(exc) or type(exc).__name__
+        raise ModelFileError(f"Cannot load the forecaster saved at {str(path)!r}: {reason}"
+                             f" ({type(exc).__name__}).") from exc
+
+
+def _load(path: Path) -> BaseForecaster:
     if path.is_dir():
-        text = (path / _JSON_NAME).read_text(encoding="utf-8")
-        raw = (path / _ARRAYS_NAME).read_bytes()
+        text = _read_file(path / _JSON_NAME)
+        raw = _read_file(path / _ARRAYS_NAME)
     else:
         with zipfile.ZipFile(path) as archive:
-            text = archive.read(_JSON_NAME).decode("utf-8")
-            raw = archive.read(_ARRAYS_NAME)
+            text = _read_member(archive, _JSON_NAME)
+            raw = _read_member(archive, _ARRAYS_NAME)
     document = json.loads(text)
     if not isinstance(document, dict) or document.get("format") != _FORMAT_NAME:
-        raise ValueError(f"`path` is not a saved convexforecast forecaster. Got {str(path)!r}.")
+        raise ModelFileError(f"`path` is not a saved convexforecast forecaster. Got "
+                             f"{str(path)!r}.")
     version = document.get("format_version")
-    if version not in _SUPPORTED_VERSIONS:
-        raise ValueError(
-            f"`format_version` {version!r} of {str(path)!r} is not supported by convexforecast "
-            f"{__version__} (supported: {list(_SUPPORTED_VERSIONS)}); upgrade convexforecast "
-            "to read it."
+    if type(version) is not int or version not in _SUPPORTED_VERSIONS:
+        raise ModelFileError(
+            f"`format_version` {_short(version)} of {str(path)!r} is not supported by "
+            f"convexforecast {library_version()} (supported: {list(_SUPPORTED_VERSIONS)}); "
+            "upgrade convexforecast to read it, or refit and save the model again."
         )
     name = document.get("class")
-    if name not in FORECASTERS:
-        raise ValueError(f"`class` must be one of {sorted(FORECASTERS)}. Got {_short(name)}.")
-    forecaster = FORECASTERS[name](**_decode(document["params"]))
-    with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
-        arrays = {key: npz[key] for key in npz.files}
-    forecaster.set_fitted_state(_decode(document["state"]), arrays)
+    if not isinstance(name, str) or name not in FORECASTERS:
+        raise ModelFileError(f"`class` must be one of {sorted(FORECASTERS)}. Got {_short(name)} "
+                             f"in {str(path)!r}.")
+    if document.get("checksum") != _checksum(document, raw):
+        raise ModelFileError(f"The checksum of {str(path)!r} does not match its content: the "
+                             "file was modified or damaged after it was saved.")
+    params, state = _decode(document["params"]), _decode(document["state"])
+    if not isinstance(params, dict) or not isinstance(state, dict):
+        raise ModelFileError(f"`params` and `state` of {str(path)!r} must be JSON objects.")
+    forecaster = FORECASTERS[name](**params)
+    forecaster.set_fitted_state(state, _read_arrays(raw))
     return forecaster

@@ -62,7 +62,17 @@ class Transform:
         """Levels -> model scale (a new array of length ``len(y) - n_lost``)."""
         y = np.asarray(y, dtype=np.float64)
         self.check(y, name)
-        return self._forward(y)
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below
+            z = self._forward(y)
+        bad = np.flatnonzero(~np.isfinite(z))
+        if bad.size:
+            pos = int(bad[0]) + self.n_lost
+            raise ValueError(
+                f"`{name}` overflows under transform={self.name!r}: the transformed value at "
+                f"position {pos} is {float(z[bad[0]])!r} (the value there is {float(y[pos])!r}); "
+                "rescale the series."
+            )
+        return z
 
     def inverse(self, z: np.ndarray, last_levels: np.ndarray) -> np.ndarray:
         """A forecast path ``z`` on the model scale -> the level path.

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_option, check_positive_int
+from .._validation import check_finite_number, check_option, check_positive_int
 from .base import BaseForecaster
 from .transforms import get_transform
 
@@ -143,6 +143,11 @@ class BaseLagForecaster(BaseForecaster):
         """``lags`` transformed values, i.e. ``lags + n_lost`` levels."""
         return self.lags + get_transform(self.transform).n_lost
 
+    @property
+    def max_steps(self) -> int | None:
+        """``horizon`` for ``strategy="direct"`` (one model per step), else no limit."""
+        return self.horizon if self.strategy == "direct" else None
+
     def _check_values(self, values: np.ndarray, name: str) -> None:
         get_transform(self.transform).check(values, name)
 
@@ -221,7 +226,8 @@ class BaseLagForecaster(BaseForecaster):
             prefix = f"step{h + 1}__"
             arrs = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
             models.append(self._model_from_state(model_meta, arrs))
-        self.center_, self.scale_ = float(meta["center"]), float(meta["scale"])
+        self.center_ = check_finite_number("state['center']", meta["center"])
+        self.scale_ = check_finite_number("state['scale']", meta["scale"], positive=True)
         if len(models) != self._n_models:
             raise ValueError(
                 f"`state` must hold {self._n_models} step model(s) for strategy="
