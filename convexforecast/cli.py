@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import math
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -45,10 +44,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from . import __version__
+from ._artefacts import library_version
+from ._validation import (
+    InvalidParameterError,
+    check_beta,
+    check_fraction,
+    check_nonnegative_float,
+    check_positive_int,
+)
 
 __all__ = ["MODELS", "build_forecasters", "main"]
 
@@ -56,7 +61,7 @@ PROG = "convexforecast"
 MODELS = ("convex", "arima", "adam", "naive", "linear", "drift")
 DEFAULT_MODELS = "convex,arima,adam,naive"
 DEFAULTS = {
-    "lags": 5, "depth": 3, "beta": "cv", "horizon": 1, "last": 250, "initial": 750,
+    "lags": 5, "depth": 3, "beta": "cv", "steps_ahead": 1, "last": 250, "initial": 750,
     "refit": 50, "jobs": 1, "epochs": 300, "level": 0.9, "cost_bps": 5.0, "steps": 5,
     "calibration": 100,
 }
@@ -74,14 +79,24 @@ class _Parser(argparse.ArgumentParser):
 
 
 # ------------------------------------------------------------------------ option types
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
-    return value
+def _option_type(convert: Callable[[str], Any], check: Callable[[str, Any], Any],
+                 must: str) -> Callable[[str], Any]:
+    """An argparse type: convert the text, then apply the library's own check."""
+
+    def parse(text: str) -> Any:
+        try:
+            return check("value", convert(text))
+        except (ValueError, InvalidParameterError):
+            raise argparse.ArgumentTypeError(f"must be {must}, got {text!r}") from None
+
+    return parse
+
+
+_positive_int = _option_type(int, check_positive_int, "an integer >= 1")
+_nonnegative_float = _option_type(float, check_nonnegative_float, "a finite number >= 0")
+_level = _option_type(float, check_fraction, "a number in (0, 1)")
+_beta = _option_type(lambda t: "cv" if t.strip().lower() == "cv" else float(t),
+                     lambda name, v: check_beta(v, name), "'cv' or a finite number > 0")
 
 
 def _jobs(text: str) -> int:
@@ -94,36 +109,17 @@ def _jobs(text: str) -> int:
     return value
 
 
-def _nonnegative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text!r}")
-    return value
+class _Renamed(argparse.Action):
+    """A deprecated option name: stores into the new option's destination, with a note."""
 
+    def __init__(self, option_strings, dest, new: str = "", **kwargs) -> None:
+        self.new = new
+        super().__init__(option_strings, dest, **kwargs)
 
-def _level(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number in (0, 1), got {text!r}") from None
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(f"must be a number in (0, 1), got {text!r}")
-    return value
-
-
-def _beta(text: str) -> str | float:
-    if text.strip().lower() == "cv":
-        return "cv"
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be 'cv' or a number >= 0, got {text!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"must be 'cv' or a number >= 0, got {text!r}")
-    return value
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        _note(f"{option_string} is deprecated and will be removed in the next release; use "
+              f"{self.new}")
+        setattr(namespace, self.dest, values)
 
 
 def _models(text: str) -> list[str]:
@@ -192,14 +188,17 @@ def _model_options(parser: argparse.ArgumentParser, models_default: str | None) 
                        help="ARIMA order: 'auto' (default) or p,d,q")
     group.add_argument("--epochs", type=_positive_int, default=DEFAULTS["epochs"],
                        help=f"Adam epochs (default {DEFAULTS['epochs']})")
-    group.add_argument("--seed", type=int, default=0, help="Adam seed (default 0)")
+    group.add_argument("--random-state", type=int, default=0, dest="random_state",
+                       help="Adam's random seed (default 0)")
+    group.add_argument("--seed", type=int, dest="random_state", action=_Renamed,
+                       new="--random-state", help=argparse.SUPPRESS)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for documentation and tests)."""
     parser = _Parser(prog=PROG, description="Forecast price series with convex (globally "
                      "optimal) neural networks and compare them with ARIMA, Adam and baselines.")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {library_version()}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
@@ -209,8 +208,10 @@ def build_parser() -> argparse.ArgumentParser:
     _data_options(bt)
     _model_options(bt, DEFAULT_MODELS)
     run = bt.add_argument_group("backtest")
-    run.add_argument("--horizon", type=_positive_int, default=DEFAULTS["horizon"],
-                     help=f"steps ahead per origin (default {DEFAULTS['horizon']})")
+    run.add_argument("--steps", type=_positive_int, default=DEFAULTS["steps_ahead"],
+                     help=f"steps forecast from each origin (default {DEFAULTS['steps_ahead']})")
+    run.add_argument("--horizon", type=_positive_int, dest="steps", action=_Renamed,
+                     new="--steps", help=argparse.SUPPRESS)
     run.add_argument("--last", type=_positive_int, default=DEFAULTS["last"],
                      help=f"backtest the final N observations (default {DEFAULTS['last']})")
     run.add_argument("--initial", type=_positive_int, default=None,
@@ -343,7 +344,7 @@ class ModelSettings:
     transform: str = "log_return"
     arima_order: Any = "auto"
     epochs: int = DEFAULTS["epochs"]
-    seed: int = 0
+    random_state: int = 0
 
 
 def _import(module: str, name: str, model: str) -> Any:
@@ -361,7 +362,7 @@ def _builders() -> dict[str, Callable[[ModelSettings], Any]]:
         "arima": lambda s: _import("arima", "ARIMAForecaster", "arima")(order=s.arima_order),
         "adam": lambda s: _import("neural", "AdamNetForecaster", "adam")(
             lags=s.lags, depth=s.depth, beta=s.beta, transform=s.transform, epochs=s.epochs,
-            seed=s.seed),
+            random_state=s.random_state),
         "naive": lambda s: _import("baselines", "NaiveForecaster", "naive")(),
         "linear": lambda s: _import("baselines", "LinearARForecaster", "linear")(
             lags=s.lags, transform=s.transform),
@@ -388,7 +389,7 @@ def build_forecasters(names: Sequence[str], settings: ModelSettings | None = Non
 def _settings(args: argparse.Namespace) -> ModelSettings:
     return ModelSettings(lags=args.lags, depth=args.depth, beta=args.beta,
                          transform=args.transform, arima_order=args.arima_order,
-                         epochs=args.epochs, seed=args.seed)
+                         epochs=args.epochs, random_state=args.random_state)
 
 
 # --------------------------------------------------------------------------- output
@@ -425,6 +426,7 @@ def _print_table(title: str, frame: pd.DataFrame) -> None:
 def cmd_backtest(args: argparse.Namespace) -> int:
     """Run the backtest subcommand."""
     from .forecasting.backtest import backtest
+    from .forecasting.folds import TimeSeriesFold, trailing_window
     from .forecasting.strategy import run_strategy
     from .report import write_backtest_report
 
@@ -434,22 +436,19 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         for model in models.values():
             if "warm_start" in model.get_params():
                 model.set_params(warm_start=True)
-    n = len(y)
-    if args.last >= n:
-        raise ValueError(f"`--last` must be smaller than the series length {n}. Got {args.last}.")
-    initial = args.initial if args.initial is not None else min(DEFAULTS["initial"], n - args.last)
-    if initial + args.last > n:
-        raise ValueError(f"`--initial` + `--last` must not exceed the {n} observations of "
-                         f"{y.attrs['label']}. Got {initial} + {args.last}.")
-    y = y.iloc[n - initial - args.last:]
+    initial = args.initial
+    if initial is None and args.last < len(y):
+        initial = min(DEFAULTS["initial"], len(y) - args.last)
+    y, initial = trailing_window(y, args.last, initial)
+    cv = TimeSeriesFold(initial_train_size=initial, steps=args.steps, fold_stride=1,
+                        refit=args.refit)
     first_origin = y.index[initial - 1]
     print(f"{PROG} backtest: {y.attrs['label']}, {len(y)} observations "
           f"{y.index[0].date()} .. {y.index[-1].date()}")
     print(f"plan: {args.last} origins from {first_origin.date()} (expanding window from "
-          f"{initial} obs), horizon {args.horizon}, refit every {args.refit} origins, models "
-          f"{', '.join(models)}, jobs {args.jobs}")
-    result = backtest(models, y, initial_train_size=initial, steps=args.horizon, fold_stride=1,
-                      refit=args.refit, n_jobs=args.jobs, show_progress=not args.no_progress,
+          f"{initial} obs), {args.steps} step(s) per origin, refit every {args.refit} origins, "
+          f"models {', '.join(models)}, jobs {args.jobs}")
+    result = backtest(models, y, cv, n_jobs=args.jobs, show_progress=not args.no_progress,
                       refits_per_task=args.refits_per_task,
                       intervals={"method": "conformal", "level": args.level})
     metrics = result.metrics
@@ -485,7 +484,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 def _describe_args(args: argparse.Namespace, initial: int) -> str:
     beta = args.beta if isinstance(args.beta, str) else f"{args.beta:g}"
     return (f"models={','.join(args.models)} lags={args.lags} depth={args.depth} beta={beta} "
-            f"transform={args.transform} horizon={args.horizon} last={args.last} "
+            f"transform={args.transform} steps={args.steps} last={args.last} "
             f"initial={initial} refit={args.refit} level={args.level} rule={args.rule} "
             f"cost_bps={args.cost_bps:g}")
 
@@ -493,6 +492,7 @@ def _describe_args(args: argparse.Namespace, initial: int) -> str:
 def cmd_forecast(args: argparse.Namespace) -> int:
     """Run the forecast subcommand."""
     from .forecasting.backtest import backtest
+    from .forecasting.intervals import conformal_quantile
 
     y = load_series(args)
     models = build_forecasters(args.models, _settings(args))
@@ -508,7 +508,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         forecast = fitted.predict(args.steps)
         for h, (target, value) in enumerate(forecast.items(), start=1):
             pool = errors.loc[(errors["model"] == name) & (errors["horizon"] == h), "abs_error"]
-            half = _conformal_half_width(pool.to_numpy(), args.level)
+            half = conformal_quantile(pool.to_numpy(), args.level)
             rows.append({"model": name, "target": target, "horizon": h, "forecast": value,
                          "lower": value - half, "upper": value + half,
                          "n_calibration": len(pool)})
@@ -526,13 +526,6 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         table.to_csv(out / "forecast.csv", index=False)
         print(f"written: {out / 'forecast.csv'}")
     return 0
-
-
-def _conformal_half_width(abs_errors: np.ndarray, level: float) -> float:
-    """The ceil((n + 1) level)-th smallest absolute error; NaN if there are too few."""
-    values = np.sort(abs_errors[np.isfinite(abs_errors)])
-    rank = math.ceil((values.size + 1) * level)
-    return float(values[rank - 1]) if 1 <= rank <= values.size else float("nan")
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:

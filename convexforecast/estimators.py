@@ -6,13 +6,23 @@ results; the math lives in :mod:`convexforecast.core`.
 
 from __future__ import annotations
 
-import numbers
+import warnings
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from convexforecast._validation import (
+    InvalidParameterError,
+    check_beta,
+    check_bool,
+    check_fraction,
+    check_nonnegative_float,
+    check_option,
+    check_positive_float,
+    check_positive_int,
+)
 from convexforecast.core.dictionaries import SUPPORTED_DEPTHS
 from convexforecast.core.fit import SOLVERS, fit_convex_network, make_dictionaries
 from convexforecast.core.network import ChainNetwork, network_from_lasso
@@ -41,8 +51,8 @@ class ConvexNetRegressor(RegressorMixin, BaseEstimator):
     beta : float or "cv"
         Penalty in the units of y (the loss is a sum, not a mean). ``"cv"`` chooses it by
         forward-chaining time-series cross-validation on a warm-started path.
-    solver : {"auto", "fast", "cvxpy"}
-        ``"fast"`` (= ``"auto"``) is the exact working-set solver over implicit
+    solver : {"fast", "cvxpy"}
+        ``"fast"`` is the exact working-set solver over implicit
         dictionaries; ``"cvxpy"`` is the cvxpy + Clarabel reference on the explicit
         dictionary. For ``β ≤ 1e-6`` (or ``≤ 1e-6·β_max``) both use the min-norm LP route.
     tol : float
@@ -92,7 +102,7 @@ class ConvexNetRegressor(RegressorMixin, BaseEstimator):
     """
 
     def __init__(self, depth: int = 2, activation: str = "relu", beta: float | str = 1e-3,
-                 solver: str = "auto", tol: float = 1e-6, max_iter: int = 500,
+                 solver: str = "fast", tol: float = 1e-6, max_iter: int = 500,
                  negative_slope: float = 0.01, max_switches: int | None = None, cv: int = 5,
                  n_betas: int = 20, beta_min_ratio: float = 1e-2,
                  one_standard_error: bool = False, warm_start: bool = False) -> None:
@@ -111,35 +121,30 @@ class ConvexNetRegressor(RegressorMixin, BaseEstimator):
         self.warm_start = warm_start
 
     def _check_params(self) -> None:
-        if self.activation not in SUPPORTED_DEPTHS:
-            raise ValueError(f"`activation` must be one of {list(SUPPORTED_DEPTHS)}. "
-                             f"Got {self.activation!r}.")
-        if self.depth not in SUPPORTED_DEPTHS[self.activation]:
-            raise ValueError(f"`depth` must be one of {list(SUPPORTED_DEPTHS[self.activation])} "
-                             f"for activation={self.activation!r}. Got {self.depth!r}.")
-        if self.solver not in SOLVERS:
-            raise ValueError(f"`solver` must be one of {list(SOLVERS)}. Got {self.solver!r}.")
-        if isinstance(self.beta, str):
-            if self.beta != "cv":
-                raise ValueError(f"`beta` must be a positive number or 'cv'. Got {self.beta!r}.")
-        elif (not isinstance(self.beta, numbers.Real) or isinstance(self.beta, bool)
-              or not np.isfinite(self.beta) or self.beta <= 0):
-            raise ValueError(f"`beta` must be a positive finite number or 'cv'. Got {self.beta!r}.")
-        if not (isinstance(self.tol, numbers.Real) and self.tol > 0):
-            raise ValueError(f"`tol` must be a positive number. Got {self.tol!r}.")
-        for name in ("max_iter", "cv", "n_betas"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 2 - (
-                    name == "max_iter"):
-                raise ValueError(f"`{name}` must be an integer >= {2 - (name == 'max_iter')}. "
-                                 f"Got {value!r}.")
-        if not (isinstance(self.beta_min_ratio, numbers.Real) and 0 < self.beta_min_ratio < 1):
-            raise ValueError(f"`beta_min_ratio` must be in (0, 1). Got {self.beta_min_ratio!r}.")
-        if not isinstance(self.warm_start, bool | np.bool_):
-            raise ValueError(f"`warm_start` must be True or False. Got {self.warm_start!r}.")
+        check_option("activation", self.activation, SUPPORTED_DEPTHS)
+        check_option("depth", self.depth, SUPPORTED_DEPTHS[self.activation])
+        if self.solver == "auto":  # the old name of "fast"
+            warnings.warn("solver='auto' is deprecated and will be removed in the next release; "
+                          "it is solver='fast'.", FutureWarning, stacklevel=3)
+        else:
+            check_option("solver", self.solver, SOLVERS)
+        check_beta(self.beta)
+        check_positive_float("tol", self.tol)
+        check_positive_int("max_iter", self.max_iter)
+        check_positive_int("cv", self.cv, minimum=2)
+        check_positive_int("n_betas", self.n_betas, minimum=2)
+        check_fraction("beta_min_ratio", self.beta_min_ratio)
+        check_bool("one_standard_error", self.one_standard_error)
+        check_bool("warm_start", self.warm_start)
+        if check_nonnegative_float("negative_slope", self.negative_slope) >= 1.0:
+            raise InvalidParameterError(f"`negative_slope` must be in [0, 1). Got "
+                                        f"{self.negative_slope!r}.")
+        if self.max_switches is not None:
+            check_positive_int("max_switches", self.max_switches)
 
     def _options(self) -> dict:
-        return {"depth": self.depth, "activation": self.activation, "solver": self.solver,
+        solver = "fast" if self.solver == "auto" else self.solver
+        return {"depth": self.depth, "activation": self.activation, "solver": solver,
                 "tol": self.tol, "max_iter": self.max_iter,
                 "negative_slope": self.negative_slope, "max_switches": self.max_switches}
 
@@ -241,28 +246,23 @@ class ConvexNetRegressor(RegressorMixin, BaseEstimator):
 
 
 class ConvexNetCV(ConvexNetRegressor):
-    """:class:`ConvexNetRegressor` with β chosen by time-series cross-validation.
+    """Deprecated: use ``ConvexNetRegressor(beta="cv")`` (removed in the next release).
 
-    Same parameters as :class:`ConvexNetRegressor` except ``beta``, which is always
-    ``"cv"``; the chosen β is ``beta_`` and the curve ``cv_results_``.
+    The same estimator with β always chosen by time-series cross-validation; constructing it
+    raises a FutureWarning.
     """
 
     beta = "cv"
 
-    def __init__(self, depth: int = 2, activation: str = "relu", solver: str = "auto",
+    def __init__(self, depth: int = 2, activation: str = "relu", solver: str = "fast",
                  tol: float = 1e-6, max_iter: int = 500, negative_slope: float = 0.01,
                  max_switches: int | None = None, cv: int = 5, n_betas: int = 20,
                  beta_min_ratio: float = 1e-2, one_standard_error: bool = False,
                  warm_start: bool = False) -> None:
-        self.depth = depth
-        self.activation = activation
-        self.solver = solver
-        self.tol = tol
-        self.max_iter = max_iter
-        self.negative_slope = negative_slope
-        self.max_switches = max_switches
-        self.cv = cv
-        self.n_betas = n_betas
-        self.beta_min_ratio = beta_min_ratio
-        self.one_standard_error = one_standard_error
-        self.warm_start = warm_start
+        warnings.warn("ConvexNetCV is deprecated and will be removed in the next release; use "
+                      "ConvexNetRegressor(beta='cv').", FutureWarning, stacklevel=2)
+        super().__init__(depth=depth, activation=activation, beta="cv", solver=solver, tol=tol,
+                         max_iter=max_iter, negative_slope=negative_slope,
+                         max_switches=max_switches, cv=cv, n_betas=n_betas,
+                         beta_min_ratio=beta_min_ratio, one_standard_error=one_standard_error,
+                         warm_start=warm_start)

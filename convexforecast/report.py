@@ -4,7 +4,7 @@ The report only needs DataFrames, so it does not depend on how the backtest was 
 
 - ``predictions``: tidy forecasts with columns ``origin, target, horizon, model, forecast,
   actual, fold`` (optionally ``lower, upper``), the
-  :attr:`convexforecast.forecasting.backtest.BacktestResult.predictions` schema;
+  :attr:`convexforecast.forecasting.results.BacktestResult.predictions` schema;
 - ``metrics``: a model x metric table;
 - optionally ``strategies``: per model an equity curve (a Series starting at 1.0) or an
   object with ``equity`` (and ``benchmark_equity``/``metrics``) attributes such as
@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -354,7 +355,7 @@ def write_backtest_report(
 
     ``result`` needs ``predictions`` and ``metrics`` DataFrame attributes; when present,
     ``metrics_by_horizon`` (only written with more than one horizon) and ``timings`` are
-    added as extra tables.
+    added as extra tables, and ``config`` (a dict) is written to ``config.json``.
     """
     predictions = getattr(result, "predictions", None)
     metrics = getattr(result, "metrics", None)
@@ -370,5 +371,11 @@ def write_backtest_report(
     if isinstance(timings, pd.DataFrame):
         extra["timings"] = timings
     extra.update(tables or {})
-    return write_report(out_dir, predictions, metrics, strategies=strategies, tables=extra,
-                        title=title, notes=notes)
+    files = write_report(out_dir, predictions, metrics, strategies=strategies, tables=extra,
+                         title=title, notes=notes)
+    config = getattr(result, "config", None)
+    if isinstance(config, dict):  # the plan, the models' parameters, the library version
+        files.tables["config"] = files.directory / "config.json"
+        files.tables["config"].write_text(json.dumps(config, indent=1, default=str),
+                                          encoding="utf-8")
+    return files

@@ -46,6 +46,7 @@ def _certified_lasso(A: np.ndarray, y: np.ndarray, beta: float):
 # ----------------------------------------------------------------------------- basics
 
 
+@pytest.mark.slow
 def test_same_seed_gives_identical_runs_and_other_seeds_differ() -> None:
     x, y = _sine_data()
     kwargs = dict(depth=3, beta=0.05, width=12, epochs=150)

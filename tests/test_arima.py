@@ -41,6 +41,7 @@ def test_auto_recovers_the_simulated_order():
     np.testing.assert_allclose(ar_params, [0.6, -0.3], atol=0.15)
 
 
+@pytest.mark.slow
 def test_auto_with_aic_and_stepwise_is_sensible():
     y = ar2_prices()
     for search in ("grid", "stepwise"):
@@ -195,7 +196,12 @@ def test_constant_series_does_not_crash():
 
 
 def test_bad_alpha_and_order_type():
-    with pytest.raises(ValueError, match=r"`alpha` must be a number in \(0, 1\). Got 1.5"):
-        ARIMAForecaster(alpha=1.5).fit(ar2_prices())
+    with pytest.raises(ValueError, match=r"`unit_root_alpha` must be a number in \(0, 1\). "
+                                         r"Got 1.5"):
+        ARIMAForecaster(unit_root_alpha=1.5).fit(ar2_prices())
+    with pytest.warns(FutureWarning, match="`alpha` is deprecated.*`unit_root_alpha`"):
+        old = ARIMAForecaster(order="auto", max_p=1, max_q=0, alpha=0.2).fit(ar2_prices())
+    new = ARIMAForecaster(order="auto", max_p=1, max_q=0, unit_root_alpha=0.2).fit(ar2_prices())
+    assert old.order_ == new.order_
     with pytest.raises(ValueError, match=r"`order` must be 'auto' or a tuple .* Got \(1, 0\)"):
         ARIMAForecaster(order=(1, 0)).fit(ar2_prices())

@@ -196,6 +196,7 @@ def _assert_same(a: BacktestResult, b: BacktestResult):
     pd.testing.assert_frame_equal(a.folds, b.folds, check_exact=True)
 
 
+@pytest.mark.slow
 def test_n_jobs_1_and_2_identical():
     models, y, kwargs = _parallel_setup()
     _assert_same(backtest(models, y, n_jobs=1, **kwargs), backtest(models, y, n_jobs=2, **kwargs))
@@ -231,6 +232,7 @@ def test_warm_started_refits_match_cold_ones_and_not_n_jobs(fixed_train_size):
                                rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_dask_local_cluster_matches_sequential():
     models, y, kwargs = _parallel_setup()
     sequential = backtest(models, y, n_jobs=1, **kwargs)
@@ -411,7 +413,7 @@ def test_dm_tests_against_reference_model():
     ({"refit": "weekly"}, r"`refit` must be .* Got 'weekly'"),
     ({"gap": -2}, r"`gap` must be an integer >= 0. Got -2"),
     ({"initial_train_size": 40}, r"`initial_train_size` must leave at least one test .* Got 40"),
-    ({"initial_train_size": 0}, r"`initial_train_size` must be an integer >= 1. Got 0"),
+    ({"initial_train_size": 0}, r"`initial_train_size` must be an integer >= 1 or a date. Got 0"),
     ({"initial_train_size": 2.5}, r"`initial_train_size` must be an integer, or a date"),
     ({"initial_train_size": 3}, r"`initial_train_size` must be at least 5 .* Got 3"),
     ({"n_jobs": 0}, r"`n_jobs` must be a non-zero integer or None. Got 0"),
@@ -473,3 +475,24 @@ def test_backtest_forecasts_and_config_do_not_depend_on_the_index(make_index, tm
         again = backtest(models, y.set_axis(other.index.as_unit("ms")), initial_train_size=40,
                          refit=5, show_progress=False, checkpoint_dir=tmp_path / "ck")
         assert again.config["y"] == result.config["y"]
+
+
+def test_fold_plan_object_is_the_one_source_of_fold_settings():
+    from convexforecast.forecasting.folds import TimeSeriesFold
+
+    y = _prices(60)
+    cv = TimeSeriesFold(initial_train_size=40, steps=2, refit=3, gap=1)
+    by_object = backtest(NaiveForecaster(), y, cv, show_progress=False)
+    by_name = backtest(NaiveForecaster(), y, initial_train_size=40, steps=2, refit=3, gap=1,
+                       show_progress=False)
+    pd.testing.assert_frame_equal(by_object.predictions, by_name.predictions)
+    pd.testing.assert_frame_equal(plan_backtest(y, cv), by_object.folds)
+    pd.testing.assert_frame_equal(cv.plan(y), by_name.folds)
+    with pytest.raises(ValueError, match=r"either `cv` or the fold settings \['steps'\]"):
+        backtest(NaiveForecaster(), y, cv, steps=3)
+    with pytest.raises(TypeError, match=r"unknown argument\(s\) \['stpes'\]"):
+        backtest(NaiveForecaster(), y, initial_train_size=40, stpes=3)
+    with pytest.raises(ValueError, match="needs `initial_train_size`"):
+        plan_backtest(y, steps=2)
+    with pytest.raises(ValueError, match=r"`steps` must be an integer >= 1. Got 0"):
+        TimeSeriesFold(initial_train_size=40, steps=0)

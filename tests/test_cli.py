@@ -6,6 +6,7 @@ cache lives in a temporary directory.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -91,7 +92,7 @@ def test_installed_console_script_help():
 
 # ------------------------------------------------------------------------------ backtest
 def test_backtest_builtin_dataset_writes_report(capsys, offline):
-    code, out, err = run(capsys, "backtest", *FAST, "--horizon", "2", "--out", "rep")
+    code, out, err = run(capsys, "backtest", *FAST, "--steps", "2", "--out", "rep")
     assert code == 0, err
     assert "metrics" in out and "naive" in out and "linear" in out
     assert "forward-filled" in err  # exchange holidays are reported, not silent
@@ -142,7 +143,7 @@ def test_backtest_error_paths(capsys, offline):
     assert_one_line_error(err, "NOPE-XYZ", "possibly delisted")
     code, _, err = run(capsys, "backtest", *FAST, "--last", "100000")
     assert code == 1
-    assert_one_line_error(err, "--last")
+    assert_one_line_error(err, "`last` must be smaller than the series length")
     code, _, err = run(capsys, "backtest", *FAST, "--start", "2030-01-01")
     assert code == 1
     assert_one_line_error(err, "2030-01-01")
@@ -152,7 +153,8 @@ def test_backtest_error_paths(capsys, offline):
 @pytest.mark.parametrize(
     ("option", "value"),
     [("--lags", "0"), ("--models", "naive,prophet"), ("--beta", "-1"), ("--level", "1.5"),
-     ("--jobs", "0"), ("--horizon", "two"), ("--refit", "-3"), ("--models", "naive,naive"),
+     ("--jobs", "0"), ("--steps", "two"), ("--horizon", "0"), ("--refit", "-3"),
+     ("--models", "naive,naive"), ("--beta", "0"),
      ("--arima-order", "1,1"), ("--cost-bps", "nan")],
 )
 def test_bad_option_values_exit_2_with_one_line(capsys, option, value):
@@ -236,21 +238,18 @@ def test_backtest_with_convex_small(capsys, offline):
     assert len(convex) == 12 and np.isfinite(convex["forecast"]).all()
 
 
-def test_backtest_refits_per_task_warm_starts_the_convex_net(capsys, offline, monkeypatch):
-    from convexforecast.core.working_set import PortableSolution
-
-    starts = []
-    original = PortableSolution.start
-    monkeypatch.setattr(PortableSolution, "start",
-                        lambda self, *args: starts.append(1) or original(self, *args))
+def test_backtest_refits_per_task_warm_starts_the_convex_net(capsys, offline):
     common = ("backtest", "--models", "convex", "--lags", "2", "--depth", "3", "--beta", "cv",
               "--last", "12", "--initial", "80", "--refit", "3", "--jobs", "1", "--no-progress")
     code, _, err = run(capsys, *common, "--out", "cold")
     assert code == 0, err
-    assert not starts
     code, _, err = run(capsys, *common, "--refits-per-task", "2", "--out", "warm")
     assert code == 0, err
-    assert starts  # the second refit of each task started from the first
+    configs = {name: json.loads((offline / name / "config.json").read_text())
+               for name in ("cold", "warm")}
+    assert configs["cold"]["models"][0]["params"]["warm_start"] is False
+    assert configs["warm"]["models"][0]["params"]["warm_start"] is True
+    assert configs["warm"]["refits_per_task"] == 2 and "refits_per_task" not in configs["cold"]
     cold = pd.read_csv(offline / "cold" / "predictions.csv")
     warm = pd.read_csv(offline / "warm" / "predictions.csv")
     assert len(warm) == 12

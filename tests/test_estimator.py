@@ -111,7 +111,9 @@ def test_cv_selects_from_grid_and_one_se_is_sparser():
     one_se = ConvexNetRegressor(depth=3, beta="cv", cv=4, n_betas=10,
                                 one_standard_error=True).fit(X, y)
     assert one_se.beta_ >= best.beta_
-    cv_model = ConvexNetCV(depth=3, cv=4, n_betas=10).fit(X, y)
+    with pytest.warns(FutureWarning, match="ConvexNetCV is deprecated"):
+        cv_model = ConvexNetCV(depth=3, cv=4, n_betas=10)  # one release more, then removed
+    cv_model.fit(X, y)
     assert cv_model.beta_ == best.beta_ and cv_model.objective_ == best.objective_
 
 
@@ -188,6 +190,7 @@ def test_selected_features_table():
     assert bool(table.loc[0, "is_reflection"]) is True
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("params", [{}, {"depth": 3, "beta": 0.1}])
 def test_sklearn_estimator_checks(params):
     check_estimator(ConvexNetRegressor(**params))

@@ -186,6 +186,7 @@ KILL_SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_sigkill_at_a_random_point_then_resume_is_bit_identical(tmp_path):
     script = tmp_path / "run.py"
     script.write_text(KILL_SCRIPT)
@@ -589,7 +590,7 @@ def test_direct_models_refuse_a_reach_beyond_their_horizon_before_any_fit():
             CALLS.append(1)
             super()._fit(values)
 
-    model = Counting(lags=2, depth=2, beta=0.5, strategy="direct", horizon=2)
+    model = Counting(lags=2, depth=2, beta=0.5, multistep="direct", steps=2)
     with pytest.raises(ValueError, match=r"`gap` \+ `steps` must be <= 2 .*gap=1 \+ steps=2 = 3"):
         backtest(model, prices(80), initial_train_size=60, gap=1, steps=2, show_progress=False)
     assert CALLS == []

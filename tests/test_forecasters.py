@@ -29,14 +29,14 @@ FORECASTERS = {
     "drift": lambda: DriftForecaster(),
     "drift_log": lambda: DriftForecaster(transform="log"),
     "linear_ar": lambda: LinearARForecaster(lags=3),
-    "linear_ar_direct": lambda: LinearARForecaster(lags=3, transform="diff", strategy="direct",
-                                                  horizon=4),
+    "linear_ar_direct": lambda: LinearARForecaster(lags=3, transform="diff", multistep="direct",
+                                                  steps=4),
     "arima": lambda: ARIMAForecaster(order=(1, 1, 0)),
     "arima_auto": lambda: ARIMAForecaster(order="auto", max_p=1, max_q=1, max_d=1),
     "convex": lambda: ConvexARForecaster(lags=3, depth=2, beta=0.5),
     "convex_depth3_cv": lambda: ConvexARForecaster(lags=2, depth=3, beta="cv", cv=2, n_betas=3),
     "convex_direct": lambda: ConvexARForecaster(lags=2, depth=2, beta=0.5, transform="log",
-                                                strategy="direct", horizon=4),
+                                                multistep="direct", steps=4),
     "adam": lambda: AdamNetForecaster(lags=3, depth=2, beta=0.5, epochs=30, width=3),
 }
 
@@ -46,15 +46,16 @@ BAD_OPTIONS = {
     "naive_seasonal": [("seasonal_period", -2)],
     "drift": [("transform", "log_return"), ("transform", "bogus")],
     "drift_log": [("transform", "sqrt")],
-    "linear_ar": [("transform", "bogus"), ("strategy", "multioutput"), ("lags", 0)],
-    "linear_ar_direct": [("horizon", 0)],
+    "linear_ar": [("transform", "bogus"), ("multistep", "multioutput"), ("lags", 0)],
+    "linear_ar_direct": [("steps", 0)],
     "arima": [("order", (1, -1, 0)), ("order", "best"), ("trend", "ct"),
               ("information_criterion", "hqic"), ("transform", "boxcox")],
     "arima_auto": [("unit_root_test", "pp"), ("search", "random"), ("method", "css")],
-    "convex": [("transform", "bogus"), ("strategy", "multioutput"), ("beta", "auto"),
+    "convex": [("transform", "bogus"), ("multistep", "multioutput"), ("beta", "auto"),
                ("beta", -1.0), ("activation", "tanh"), ("depth", 1), ("lags", 0)],
     "convex_depth3_cv": [("cv", 1), ("n_betas", 0), ("depth", 5), ("warm_start", "yes")],
-    "convex_direct": [("horizon", 0), ("solver", "magic")],
+    "convex_direct": [("steps", 0), ("solver", "magic"), ("beta", 0.0),
+                      ("negative_slope", 2.0), ("one_standard_error", "yes")],
     "adam": [("activation", "sign"), ("transform", "bogus"), ("epochs", 0), ("lr", -1.0),
              ("beta", "auto")],
 }
@@ -105,7 +106,7 @@ def fitted(name: str, index_kind: str = "daily", drop_last: int = 0):
 
 
 def steps_for(forecaster) -> int:
-    return getattr(forecaster, "horizon", 4) if getattr(forecaster, "strategy", "") == "direct" \
+    return getattr(forecaster, "steps", 4) if getattr(forecaster, "multistep", "") == "direct" \
         else 4
 
 
@@ -300,8 +301,8 @@ def test_unknown_options(name):
 
 
 def test_direct_strategy_limits_steps():
-    forecaster = LinearARForecaster(lags=2, strategy="direct", horizon=3).fit(make_prices())
-    with pytest.raises(ValueError, match=r"`steps` must be <= `horizon` \(3\).*Got 4"):
+    forecaster = LinearARForecaster(lags=2, multistep="direct", steps=3).fit(make_prices())
+    with pytest.raises(ValueError, match=r"`steps` must be <= 3, .*multistep='direct'.*Got 4"):
         forecaster.predict(4)
 
 
@@ -371,8 +372,8 @@ def test_linear_ar_matches_statsmodels_autoreg():
 
 def test_linear_ar_direct_step_models_are_horizon_regressions():
     y = make_prices(n=120)
-    forecaster = LinearARForecaster(lags=2, transform="none", strategy="direct",
-                                    horizon=3).fit(y)
+    forecaster = LinearARForecaster(lags=2, transform="none", multistep="direct",
+                                    steps=3).fit(y)
     values = y.to_numpy()
     for h in (1, 2, 3):
         X, target = lag_matrix(values, 2, h)
@@ -428,8 +429,8 @@ def test_convex_selected_features_per_lag():
 
 def test_convex_direct_has_one_model_per_step():
     y = _series_for_convex()
-    forecaster = ConvexARForecaster(lags=2, depth=2, beta=0.5, strategy="direct",
-                                    horizon=3).fit(y)
+    forecaster = ConvexARForecaster(lags=2, depth=2, beta=0.5, multistep="direct",
+                                    steps=3).fit(y)
     assert len(forecaster.models_) == 3
     assert forecaster.duality_gap_ == max(forecaster.duality_gaps_)
     assert forecaster.objective_ == pytest.approx(sum(forecaster.objectives_))

@@ -81,7 +81,7 @@ def test_horizons_and_models_are_calibrated_separately():
 
 def test_bootstrap_constant_pool_hand_computed():
     frame = _frame(np.full(6, 2.0))
-    bounds = bootstrap_intervals(frame, level=0.5, n_boot=50, seed=1)
+    bounds = bootstrap_intervals(frame, level=0.5, n_boot=50, random_state=1)
     assert bounds.iloc[0].isna().all()
     np.testing.assert_allclose(bounds.iloc[1:].to_numpy(), 12.0)
     frame3 = _frame(np.zeros(6), horizon=3)
@@ -95,13 +95,13 @@ def test_bootstrap_constant_pool_hand_computed():
 def test_bootstrap_seeded_and_order_invariant():
     rng = np.random.default_rng(0)
     frame = _frame(rng.normal(size=40))
-    a = bootstrap_intervals(frame, level=0.8, n_boot=200, seed=7)
-    b = bootstrap_intervals(frame, level=0.8, n_boot=200, seed=7)
+    a = bootstrap_intervals(frame, level=0.8, n_boot=200, random_state=7)
+    b = bootstrap_intervals(frame, level=0.8, n_boot=200, random_state=7)
     pd.testing.assert_frame_equal(a, b)
     shuffled = frame.sample(frac=1.0, random_state=3)
-    c = bootstrap_intervals(shuffled, level=0.8, n_boot=200, seed=7)
+    c = bootstrap_intervals(shuffled, level=0.8, n_boot=200, random_state=7)
     pd.testing.assert_frame_equal(a, c.loc[a.index])
-    d = bootstrap_intervals(frame, level=0.8, n_boot=200, seed=8)
+    d = bootstrap_intervals(frame, level=0.8, n_boot=200, random_state=8)
     assert not a.equals(d)
     ok = a["lower"].notna()
     assert ok.sum() == len(frame) - min_calibration_size(0.8)
@@ -112,7 +112,7 @@ def test_bootstrap_quantiles_follow_the_pool():
     rng = np.random.default_rng(1)
     residuals = rng.normal(size=400)
     frame = _frame(residuals)
-    bounds = bootstrap_intervals(frame, level=0.8, n_boot=4000, seed=0)
+    bounds = bootstrap_intervals(frame, level=0.8, n_boot=4000, random_state=0)
     last = bounds.iloc[-1]
     pool = residuals[:-1]  # all targets <= last origin
     expected = 10.0 + np.quantile(pool, [0.1, 0.9])

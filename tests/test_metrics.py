@@ -41,7 +41,9 @@ def test_inputs_are_not_modified():
 def test_naive_scale_and_mase_hand_computed():
     y_train = [1.0, 3.0, 2.0, 5.0]
     assert M.naive_scale(y_train) == pytest.approx((2 + 1 + 3) / 3)
-    assert M.naive_scale(y_train, m=2) == pytest.approx((1 + 2) / 2)
+    assert M.naive_scale(y_train, seasonal_period=2) == pytest.approx((1 + 2) / 2)
+    with pytest.warns(FutureWarning, match="`m` is deprecated"):
+        assert M.naive_scale(y_train, m=2) == pytest.approx((1 + 2) / 2)
     # errors 1 and 2 -> MAE 1.5; scale 2
     assert M.mase([6.0, 7.0], [5.0, 9.0], y_train) == pytest.approx(0.75)
     assert M.mase([6.0, 7.0], [5.0, 9.0], scale=[1.0, 4.0]) == pytest.approx((1 / 1 + 2 / 4) / 2)
@@ -54,10 +56,12 @@ def test_mase_argument_errors():
         M.mase([1.0], [1.0])
     with pytest.raises(ValueError, match="`y_train`"):
         M.mase([1.0], [1.0], [1.0, 2.0], scale=1.0)
-    with pytest.raises(ValueError, match=r"`y_train` must have more than `m` = 3"):
-        M.naive_scale([1.0, 2.0, 3.0], m=3)
-    with pytest.raises(ValueError, match=r"`m` must be an integer >= 1. Got 0"):
-        M.naive_scale([1.0, 2.0], m=0)
+    with pytest.raises(ValueError, match=r"`y_train` must have more than `seasonal_period` = 3"):
+        M.naive_scale([1.0, 2.0, 3.0], seasonal_period=3)
+    with pytest.raises(ValueError, match=r"`seasonal_period` must be an integer >= 1. Got 0"):
+        M.naive_scale([1.0, 2.0], seasonal_period=0)
+    with pytest.raises(ValueError, match=r"`m` is the deprecated name of `seasonal_period`"):
+        M.naive_scale([1.0, 2.0, 3.0], seasonal_period=2, m=2)
 
 
 def test_directional_accuracy_hand_computed():

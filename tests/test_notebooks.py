@@ -1,8 +1,10 @@
-"""The notebooks in ``notebooks/`` execute from top to bottom and show their key results.
+"""The notebooks in ``notebooks/`` execute from top to bottom and compute their key results.
 
 Each notebook is executed in memory with nbclient (kernel ``python3``, working directory
 ``notebooks/`` so the notebooks' relative data paths resolve); the files on disk are not
-modified. Each notebook runs once per test session (cached). A failing cell raises
+modified. A last cell, added by the test, reads the notebook's own variables and prints them
+as JSON, so the assertions are about computed values, not about printed text. Each notebook
+runs once per test session (cached). A failing cell raises
 ``nbclient.exceptions.CellExecutionError`` with the cell's traceback.
 """
 
@@ -10,39 +12,81 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import json
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
+pytestmark = pytest.mark.slow
+
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-TIMEOUT_SECONDS = 300
+TIMEOUT_SECONDS = 600
+MARKER = "NOTEBOOK-FACTS:"
+
+# Per notebook: code run after its last cell; it must define ``facts`` (JSON-serialisable).
+FACTS = {
+    "01_paper_figures.ipynb": """
+reg4 = fits["opt", 4, BETA_SMALL]
+facts = {
+    "n_neurons": {f"{n}/{d}": int(fits[n, d, BETA_SMALL].n_neurons_) for n in NAMES for d in DEPTHS},
+    "l1_norm": {f"{n}/{d}": float(abs(fits[n, d, BETA_SMALL].coef_).sum()) for n in NAMES for d in DEPTHS},
+    "largest_gap": float(summary["relative_gap"].max()),
+    "opt4_kinks": [float(k) for k in reg4.features_[0].kinks],
+    "opt4_reflected": [bool(r) for r in reg4.features_[0].reflected],
+    "opt4_sources": [list(map(float, s)) if s is not None else None for s in reg4.features_[0].sources],
+    "opt4_network_objective": float(reg4.to_network().objective(X_opt, y_opt)),
+    "opt4_objective": float(reg4.objective_),
+    "adam_best_minus_dual": float((adam_table["adam_best"] - adam_table["dual_bound"]).min()),
+    "path_largest_gap": float(path["relative_gap"].max()),
+}
+""",
+    "02_btc_experiment.ipynb": """
+facts = {
+    "models": list(result.models),
+    "n_folds": int(len(result.folds)),
+    "n_forecasts": int(len(result.predictions)),
+    "metrics_columns": list(metrics.columns),
+    "mae": {k: float(v) for k, v in result.metrics["mae"].items()},
+    "dm_models": sorted({m for m, _ in dm.index}),
+    "convex_gap": float(convex.duality_gap_),
+    "strategies": sorted(strategies),
+    "sharpe_finite": bool(performance["sharpe"].notna().all()),
+}
+""",
+    "03_library_use.ipynb": """
+facts = {
+    "columns_seen": list(reg.feature_names_in_),
+    "relative_gap": float(reg.relative_gap_),
+    "cv_models": list(cv_table.index),
+    "cv_mean_mse": [float(v) for v in cv_table["mean MSE"]],
+    "grid_best": {k: float(v) if not isinstance(v, int) else v for k, v in search.best_params_.items()},
+    "forecast_length": int(len(forecast)),
+    "reload_identical": bool(restored.predict(3).equals(forecaster.predict(3))),
+    "skforecast": skforecast is not None,
+    "skforecast_forecast_length": int(len(sk_forecast)) if skforecast is not None else None,
+}
+""",
+}
 
 
 @functools.cache
-def execute(name: str) -> nbformat.NotebookNode:
-    """Run the notebook ``name`` in a fresh kernel (once per session) and return it with its outputs."""
+def execute(name: str) -> tuple[nbformat.NotebookNode, dict]:
+    """Run the notebook ``name`` in a fresh kernel (once per session): its cells and facts."""
     notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
     for cell in notebook.cells:  # the saved outputs must not satisfy the checks below
         if cell.cell_type == "code":
             cell.outputs = []
+    code = FACTS[name] + f"\nimport json as _json\nprint({MARKER!r} + _json.dumps(facts))\n"
+    notebook.cells.append(nbformat.v4.new_code_cell(code))
     client = NotebookClient(notebook, timeout=TIMEOUT_SECONDS, kernel_name="python3",
                             resources={"metadata": {"path": str(NOTEBOOKS)}})
     client.execute()
-    return notebook
-
-
-def text_of(notebook: nbformat.NotebookNode) -> str:
-    """All printed text and plain-text results of the executed notebook, in order."""
-    parts = []
-    for cell in notebook.cells:
-        for output in cell.get("outputs", []):
-            if output.output_type == "stream":
-                parts.append(output.text)
-            elif output.output_type in ("execute_result", "display_data"):
-                parts.append(output.data.get("text/plain", ""))
-    return "\n".join(parts)
+    text = "".join(output.get("text", "") for output in notebook.cells[-1].outputs)
+    facts = json.loads(text.split(MARKER, 1)[1])
+    notebook.cells.pop()
+    return notebook, facts
 
 
 def count(notebook: nbformat.NotebookNode, output_type: str, mime: str | None = None) -> int:
@@ -55,14 +99,9 @@ def count(notebook: nbformat.NotebookNode, output_type: str, mime: str | None = 
     )
 
 
-@pytest.fixture(scope="module", params=["01_paper_figures.ipynb", "02_btc_experiment.ipynb",
-                                        "03_library_use.ipynb"])
-def notebook_file(request) -> str:
-    return request.param
-
-
+@pytest.mark.parametrize("notebook_file", sorted(FACTS))
 def test_every_code_cell_ran_without_error(notebook_file):
-    notebook = execute(notebook_file)
+    notebook, _ = execute(notebook_file)
     code_cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
     assert code_cells
     assert all(cell.execution_count is not None for cell in code_cells)
@@ -72,47 +111,49 @@ def test_every_code_cell_ran_without_error(notebook_file):
     assert not any("Traceback" in text for text in stderr)
 
 
-def test_paper_figures_notebook_shows_the_reflection_neuron_and_adam_gap():
-    notebook = execute("01_paper_figures.ipynb")
-    text = text_of(notebook)
-    # Paper: on 'opt' the depth-4 optimum is the single capped ramp C_{5,8}, kink 8 = 2*4 - 0.
-    assert "opt depth=4 beta=1e-07: n_neurons=1," in text
-    assert "C_{5,8}(x)   <- reflection: kink 8 = 2·4 − 0" in text
-    assert "is the kink 8 a data point? False" in text
-    for name in ("opt", "zshape", "bounce"):
-        for depth in (2, 3, 4):
-            assert f"{name} depth={depth} beta=1e-07: n_neurons=" in text
-    # The certified optimum lower-bounds every Adam iterate.
-    assert "every Adam iterate >= dual bound: True" in text
-    assert "largest relative duality gap on the paths:" in text
+def test_paper_figures_notebook_finds_the_reflection_neuron_and_bounds_adam():
+    notebook, facts = execute("01_paper_figures.ipynb")
+    # paper-notes §4: on 'opt' the depth-4 optimum is the single capped ramp C_{5,8},
+    # whose kink 8 = 2·4 − 0 is a reflection; min-norm values 2/1/1 (opt), 1.5/.75/.75
+    # (zshape), 4/4/4 (bounce) at β -> 0
+    assert facts["n_neurons"]["opt/4"] == 1
+    assert facts["opt4_kinks"] == [5.0, 8.0] and facts["opt4_reflected"] == [False, True]
+    assert facts["opt4_sources"][1] == [0.0, 4.0]
+    for key, norm in {"opt/2": 2, "opt/3": 1, "opt/4": 1, "zshape/2": 1.5, "zshape/3": 0.75,
+                      "zshape/4": 0.75, "bounce/2": 4, "bounce/3": 4, "bounce/4": 4}.items():
+        assert facts["l1_norm"][key] == pytest.approx(norm, rel=1e-4), key
+    assert facts["opt4_network_objective"] == pytest.approx(facts["opt4_objective"], rel=1e-8)
+    assert facts["largest_gap"] <= 1e-6 and facts["path_largest_gap"] <= 1e-6
+    assert facts["adam_best_minus_dual"] >= -1e-12  # the certificate bounds every Adam iterate
     assert count(notebook, "display_data", "image/png") >= 4
 
 
-def test_btc_notebook_reports_metrics_dm_tests_and_strategies():
-    notebook = execute("02_btc_experiment.ipynb")
-    text = text_of(notebook)
-    assert ("Using the BTC-USD file" in text) or ("falling back to the built-in S&P 500 series" in text)
-    assert "BacktestResult(models=['naive', 'linear_ar', 'arima_110', 'convex_d2', 'convex_d3'], folds=60" in text
-    for column in ("mae", "rmse", "mase", "directional_accuracy", "statistic", "pvalue", "sharpe",
-                   "max_drawdown", "buy_and_hold"):
-        assert column in text
+def test_btc_notebook_backtests_every_model_and_trades_them():
+    notebook, facts = execute("02_btc_experiment.ipynb")
+    assert facts["models"] == ["naive", "linear_ar", "arima_110", "convex_d2", "convex_d3"]
+    assert facts["n_folds"] == 60 and facts["n_forecasts"] == 5 * 60
+    for column in ("mae", "rmse", "mase", "directional_accuracy", "fit_seconds"):
+        assert column in facts["metrics_columns"]
+    assert all(value > 0 for value in facts["mae"].values())
+    assert facts["dm_models"] == sorted(set(facts["models"]) - {"naive"})
+    assert facts["convex_gap"] >= 0
+    assert facts["strategies"] == sorted(set(facts["models"]) - {"naive"})
+    assert facts["sharpe_finite"]
     assert count(notebook, "display_data", "image/png") >= 2
 
 
 def test_library_notebook_round_trips_pipeline_and_forecaster():
-    notebook = execute("03_library_use.ipynb")
-    text = text_of(notebook)
-    assert "columns seen: ['lag_1', 'lag_2', 'lag_3', 'lag_4', 'lag_5']" in text
-    assert "mean MSE" in text
-    assert "best: {'convexnetregressor__" in text
-    assert "identical forecasts after reload: True" in text
-    if importlib.util.find_spec("skforecast") is None:
-        assert "skforecast is not installed; this section is skipped" in text
+    _, facts = execute("03_library_use.ipynb")
+    assert facts["columns_seen"] == [f"lag_{k}" for k in range(1, 6)]
+    assert facts["relative_gap"] <= 1e-6
+    assert len(facts["cv_models"]) == 3 and all(v > 0 for v in facts["cv_mean_mse"])
+    assert set(facts["grid_best"]) == {"convexnetregressor__depth", "convexnetregressor__beta"}
+    assert facts["forecast_length"] == 5 and facts["reload_identical"]
+    assert facts["skforecast"] == (importlib.util.find_spec("skforecast") is not None)
 
 
 def test_library_notebook_runs_the_net_inside_skforecast():
     pytest.importorskip("skforecast", reason="skforecast (the interop extra) pins pandas < 3; "
                                              "CI runs this in its interop environment")
-    text = text_of(execute("03_library_use.ipynb"))
-    assert "ForecasterRecursive(" in text and "=ConvexNetRegressor(...), lags=5)" in text
-    assert "forecast_return_pct" in text
+    _, facts = execute("03_library_use.ipynb")
+    assert facts["skforecast_forecast_length"] == 5

@@ -63,6 +63,7 @@ def test_fast_other_activations_match_cvxpy(activation, depth, extra):
     assert abs(fast.primal - ref.primal) <= 1e-6 * ref.primal
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000), n=st.integers(5, 25), depth=st.sampled_from([2, 3, 4]),
        ties=st.booleans(), scale=st.sampled_from([1.0, 1e5]),

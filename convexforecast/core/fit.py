@@ -55,7 +55,7 @@ from convexforecast.core.working_set import (
     solve_working_set,
 )
 
-SOLVERS = ("auto", "fast", "cvxpy")
+SOLVERS = ("fast", "cvxpy")
 FALLBACK_ENTRIES = 20_000_000  # explicit dictionary entries (n × p) the fallback may build
 NEAR_INTERPOLATION = 1e-4  # β/β_max below which small problems go to the reference directly
 

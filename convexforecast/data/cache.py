@@ -39,7 +39,7 @@ import pandas as pd
 import platformdirs
 
 from .._artefacts import CorruptFileWarning, atomic_write, library_version, sha256
-from .._validation import _short
+from .._validation import short_repr
 from ._csv import read_csv_exact
 
 __all__ = [
@@ -168,14 +168,14 @@ def _load_entry(csv_path: Path, meta_path: Path) -> CacheEntry:
         raise _Unusable(meta_path, f"it holds a JSON {type(meta).__name__}, not an object")
     version = meta.get("format_version")
     if type(version) is not int or version not in (FORMAT_VERSION, _LEGACY_VERSION):
-        raise _Unusable(meta_path, f"unknown format_version {_short(version)}")
+        raise _Unusable(meta_path, f"unknown format_version {short_repr(version)}")
     expected = {"rows": int, "covered_until": str, "downloaded_at": str,
                 **({"sha256": str} if version == FORMAT_VERSION else {})}
     for key, kind in expected.items():
         if type(meta.get(key)) is not kind:
-            raise _Unusable(meta_path, f"`{key}` is {_short(meta.get(key))}, not a {kind.__name__}")
+            raise _Unusable(meta_path, f"`{key}` is {short_repr(meta.get(key))}, not a {kind.__name__}")
     if not isinstance(meta.get("covered_from"), str | None):
-        raise _Unusable(meta_path, f"`covered_from` is {_short(meta.get('covered_from'))}")
+        raise _Unusable(meta_path, f"`covered_from` is {short_repr(meta.get('covered_from'))}")
     data = csv_path.read_bytes()
     if version == FORMAT_VERSION and meta.get("sha256") != sha256(data):
         raise _Unusable(csv_path, "its SHA-256 does not match the metadata (truncated or "

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .._validation import check_option
-from .loaders import FILL_OPTIONS, _select_column, check_prices
+from .loaders import FILL_OPTIONS, check_prices, select_column
 
 __all__ = ["DATASETS", "load_dataset"]
 
@@ -77,7 +77,7 @@ def load_dataset(
     check_option("fill", fill, FILL_OPTIONS)
     dataset = DATASETS[name]
     frame = dataset.loader()
-    chosen = _select_column(frame, dataset.default_column if column is None else column,
+    chosen = select_column(frame, dataset.default_column if column is None else column,
                             f"dataset {name!r}")
     series = pd.Series(frame[chosen].astype("float64"), name=name)
     out = check_prices(series, name=name, fill=fill, positive=chosen.lower() != "volume")

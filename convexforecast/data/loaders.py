@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 from .._index import first_decrease, infer_offset, modal_step, same_labels
-from .._validation import _short, check_option
+from .._validation import check_option, short_repr
 from ._csv import read_csv_exact
 from .cache import read_cache, write_cache
 
@@ -68,6 +68,7 @@ __all__ = [
     "check_prices",
     "load_csv",
     "load_prices",
+    "select_column",
 ]
 
 INTERVALS = ("1m", "2m", "5m", "15m", "30m", "60m", "90m", "1h", "1d", "5d", "1wk", "1mo", "3mo")
@@ -316,7 +317,9 @@ def _flatten_columns(frame: pd.DataFrame, ticker: str) -> pd.DataFrame:
     return flat
 
 
-def _select_column(frame: pd.DataFrame, column: str, source: str) -> str:
+def select_column(frame: pd.DataFrame, column: str, source: str) -> str:
+    """The frame's column named ``column`` (case-insensitive; 'Adj Close' falls back to
+    'Close' with a warning for auto-adjusted layouts); ``source`` names the data in errors."""
     if not isinstance(column, str):
         raise TypeError(f"`column` must be a string. Got {type(column).__name__}.")
     if column in frame.columns:
@@ -333,7 +336,7 @@ def _select_column(frame: pd.DataFrame, column: str, source: str) -> str:
         return folded["close"]
     raise ValueError(
         f"`column` must be one of {[str(c) for c in frame.columns]} for {source}. "
-        f"Got {_short(column)}."
+        f"Got {short_repr(column)}."
     )
 
 
@@ -354,9 +357,9 @@ def _parse_date(name: str, value: Any) -> pd.Timestamp | None:
         ts = pd.Timestamp(value)
     except (TypeError, ValueError):
         raise ValueError(f"`{name}` must be a date such as '2020-01-31'. Got "
-                         f"{_short(value)}.") from None
+                         f"{short_repr(value)}.") from None
     if ts is pd.NaT:
-        raise ValueError(f"`{name}` must be a date such as '2020-01-31'. Got {_short(value)}.")
+        raise ValueError(f"`{name}` must be a date such as '2020-01-31'. Got {short_repr(value)}.")
     return _as_utc_naive(ts)
 
 
@@ -514,7 +517,7 @@ def load_prices(
         raise TypeError(f"`ticker` must be a string. Got {type(ticker).__name__}.")
     ticker = ticker.strip()
     if not ticker or any(ch.isspace() for ch in ticker):
-        raise ValueError(f"`ticker` must be one non-empty symbol. Got {_short(ticker)}.")
+        raise ValueError(f"`ticker` must be one non-empty symbol. Got {short_repr(ticker)}.")
     interval = check_option("interval", interval, INTERVALS)
     start_ts, end_ts = _parse_date("start", start), _parse_date("end", end)
     if start_ts is not None and end_ts is not None and start_ts >= end_ts:
@@ -524,7 +527,7 @@ def load_prices(
         raise TypeError(f"`column` must be a string. Got {type(column).__name__}.")
     for flag_name, flag in (("cache", cache), ("include_partial", include_partial)):
         if not isinstance(flag, bool | np.bool_):
-            raise TypeError(f"`{flag_name}` must be True or False. Got {_short(flag)}.")
+            raise TypeError(f"`{flag_name}` must be True or False. Got {short_repr(flag)}.")
     check_option("fill", fill, FILL_OPTIONS)
 
     entry = read_cache(ticker, interval, cache_dir) if cache else None
@@ -563,7 +566,7 @@ def load_prices(
     frame = _slice(frame, start_ts, end_ts)
     if frame.empty:
         raise DataUnavailableError(ticker, f"no bars in the window {_window(start_ts, end_ts)}")
-    name = _select_column(frame, column, f"ticker `{ticker}`")
+    name = select_column(frame, column, f"ticker `{ticker}`")
     series = pd.Series(pd.to_numeric(frame[name], errors="coerce"), name=ticker)
     series.index.name = frame.index.name or ("Date" if interval[-1] not in "mh" else "Datetime")
     out = check_prices(series, name=ticker, fill=fill, positive=name.lower() != "volume")
@@ -624,15 +627,15 @@ def load_csv(
     if not file.is_file():
         raise FileNotFoundError(f"`path` must be an existing CSV file. Got {str(path)!r}.")
     if not isinstance(drop_last, bool | np.bool_):
-        raise TypeError(f"`drop_last` must be True or False. Got {_short(drop_last)}.")
+        raise TypeError(f"`drop_last` must be True or False. Got {short_repr(drop_last)}.")
     check_option("fill", fill, FILL_OPTIONS)
     frame, ticker = _read_yahoo_csv(file)
-    name = _select_column(frame, column, f"file {file.name!r}")
+    name = select_column(frame, column, f"file {file.name!r}")
     values = pd.to_numeric(frame[name], errors="coerce")
     bad = values.isna() & frame[name].notna()
     if bad.any():
         raise DataError(f"Column {name!r} of {file.name!r} must be numeric. Got "
-                        f"{_short(frame[name][bad].iloc[0])} on {_day(frame.index[bad][0])}.")
+                        f"{short_repr(frame[name][bad].iloc[0])} on {_day(frame.index[bad][0])}.")
     series = pd.Series(values.to_numpy(dtype=np.float64), index=frame.index,
                        name=ticker if ticker is not None else name)
     if drop_last:
@@ -678,15 +681,18 @@ def _read_yahoo_csv(file: Path) -> tuple[pd.DataFrame, str | None]:
 
 
 def _parse_index(index: pd.Index, file: Path) -> pd.DatetimeIndex:
+    """ISO dates; several UTC offsets (daylight saving in an intraday export) become UTC."""
     try:
-        parsed = pd.to_datetime(index, format="ISO8601")
-    except (ValueError, TypeError):
+        with warnings.catch_warnings():  # pandas 2 warns on mixed offsets, pandas 3 raises
+            warnings.simplefilter("error", FutureWarning)
+            parsed = pd.to_datetime(index, format="ISO8601")
+    except (ValueError, TypeError, FutureWarning):
         try:
             parsed = pd.to_datetime(index, format="ISO8601", utc=True)
         except (ValueError, TypeError):
             first = next((v for v in index if pd.isna(pd.to_datetime(v, errors="coerce"))),
                          index[0] if len(index) else None)
             raise DataError(f"The first column of {file.name!r} must hold dates "
-                            f"(YYYY-MM-DD). Got {_short(first)}.") from None
+                            f"(YYYY-MM-DD). Got {short_repr(first)}.") from None
     name = index.name if index.name not in (None, "Price") else "Date"
     return pd.DatetimeIndex(parsed, name=name)

@@ -31,11 +31,13 @@ import numpy as np
 import pandas as pd
 
 from .._validation import (
-    _short,
     check_finite_number,
     check_finite_state,
+    check_fraction,
     check_option,
     check_positive_int,
+    renamed,
+    short_repr,
 )
 from .base import BaseForecaster
 from .transforms import get_transform
@@ -59,7 +61,7 @@ def _check_order(order: Any) -> tuple[int, int, int] | str:
     ):
         raise ValueError(
             f"`order` must be 'auto' or a tuple (p, d, q) of non-negative integers. "
-            f"Got {_short(order)}."
+            f"Got {short_repr(order)}."
         )
     return tuple(int(v) for v in order)  # type: ignore[return-value]
 
@@ -98,14 +100,16 @@ class ARIMAForecaster(BaseForecaster):
         Most differences the unit-root test may choose.
     unit_root_test : {"kpss", "adf"}
         Test used to choose ``d``.
-    alpha : float
-        Significance level of the unit-root test.
+    unit_root_alpha : float
+        Significance level of the unit-root test that chooses ``d``.
     search : {"grid", "stepwise"}
         ``"grid"`` (default) fits every ``(p, q)``; ``"stepwise"`` walks the grid from
         ARMA(2, 2), (0, 0), (1, 0), (0, 1) to neighbours with a lower criterion
         (Hyndman & Khandakar, 2008): fewer fits, but it can stop in a local minimum.
     method : {"innovations_mle", "statespace"}
         statsmodels estimation method (``innovations_mle`` is several times faster).
+    alpha : float, optional
+        Deprecated name of ``unit_root_alpha`` (removed in the next release).
 
     Attributes
     ----------
@@ -132,9 +136,10 @@ class ARIMAForecaster(BaseForecaster):
         max_q: int = 3,
         max_d: int = 2,
         unit_root_test: str = "kpss",
-        alpha: float = 0.05,
+        unit_root_alpha: float = 0.05,
         search: str = "grid",
         method: str = "innovations_mle",
+        alpha: float | None = None,
     ) -> None:
         self.order = order
         self.trend = trend
@@ -144,6 +149,7 @@ class ARIMAForecaster(BaseForecaster):
         self.max_q = max_q
         self.max_d = max_d
         self.unit_root_test = unit_root_test
+        self.unit_root_alpha = unit_root_alpha
         self.alpha = alpha
         self.search = search
         self.method = method
@@ -158,10 +164,7 @@ class ARIMAForecaster(BaseForecaster):
         check_positive_int("max_q", self.max_q, minimum=0)
         check_positive_int("max_d", self.max_d, minimum=0)
         check_option("unit_root_test", self.unit_root_test, ["kpss", "adf"])
-        if isinstance(self.alpha, bool) or not isinstance(self.alpha, float | int) or not (
-            0 < self.alpha < 1
-        ):
-            raise ValueError(f"`alpha` must be a number in (0, 1). Got {_short(self.alpha)}.")
+        check_fraction("unit_root_alpha", renamed(self, "unit_root_alpha", "alpha", 0.05))
         check_option("search", self.search, ["stepwise", "grid"])
         check_option("method", self.method, ["innovations_mle", "statespace"])
 
@@ -251,15 +254,16 @@ class ARIMAForecaster(BaseForecaster):
         from statsmodels.tsa.stattools import adfuller, kpss
 
         d, series = 0, z
+        alpha = renamed(self, "unit_root_alpha", "alpha", 0.05, warn=False)
         while d < self.max_d and series.size > 3 and np.ptp(series) > 0:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", InterpolationWarning)
                 warnings.simplefilter("ignore", FutureWarning)  # tuple vs result-object returns
                 try:
                     if self.unit_root_test == "kpss":
-                        nonstationary = kpss(series, regression="c", nlags="auto")[1] < self.alpha
+                        nonstationary = kpss(series, regression="c", nlags="auto")[1] < alpha
                     else:
-                        nonstationary = adfuller(series, autolag="AIC")[1] > self.alpha
+                        nonstationary = adfuller(series, autolag="AIC")[1] > alpha
                 except (ValueError, np.linalg.LinAlgError):
                     break
             if not nonstationary:

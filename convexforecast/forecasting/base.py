@@ -36,9 +36,9 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
 from .._index import first_decrease, first_step_change, infer_offset, same_labels
-from .._validation import _short, as_float_array, check_positive_int
+from .._validation import as_float_array, check_positive_int, short_repr
 
-__all__ = ["BaseForecaster"]
+__all__ = ["BaseForecaster", "check_series"]
 
 
 def _describe(label: Any) -> str:
@@ -204,19 +204,28 @@ def _json_name(name: Any) -> Any:
     return str(name)
 
 
+def check_series(y: Any, name: str = "y") -> pd.Series:
+    """A validated float64 copy of ``y``: numeric finite values on an index the forecasters
+    accept (see :meth:`BaseForecaster.fit`). ``y`` itself is never modified."""
+    series = _as_series(y, name)
+    values = _validate_values(series, name)
+    _validate_index(series.index, name)
+    return pd.Series(values, index=series.index.copy(), name=series.name)
+
+
 def _check_count(name: str, value: Any, minimum: int | None) -> int:
     """An integer from a saved state (``minimum`` None: any integer)."""
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or (
             minimum is not None and value < minimum):
         bound = "an integer" if minimum is None else f"an integer >= {minimum}"
-        raise ValueError(f"`{name}` must be {bound}. Got {_short(value)}.")
+        raise ValueError(f"`{name}` must be {bound}. Got {short_repr(value)}.")
     return int(value)
 
 
 def _check_index_meta(meta: Any) -> dict[str, Any]:
     """A saved index description (see :func:`_validate_index`), checked to rebuild the grid."""
     if not isinstance(meta, dict):
-        raise ValueError(f"`state['index']` must be an object. Got {_short(meta)}.")
+        raise ValueError(f"`state['index']` must be an object. Got {short_repr(meta)}.")
     meta = dict(meta)
     kind = meta.get("kind")
     if kind in ("datetime", "period"):
@@ -224,20 +233,20 @@ def _check_index_meta(meta: Any) -> dict[str, Any]:
             pd.tseries.frequencies.to_offset(meta.get("freq"))
         except (TypeError, ValueError):
             raise ValueError(f"`state['index']['freq']` must be a pandas frequency. Got "
-                             f"{_short(meta.get('freq'))}.") from None
+                             f"{short_repr(meta.get('freq'))}.") from None
         if kind == "datetime" and meta.get("tz") is not None:
             try:
                 pd.Timestamp("2000-01-01", tz=meta["tz"])
             except Exception:  # noqa: BLE001 - pytz/zoneinfo raise several types
                 raise ValueError(f"`state['index']['tz']` must be a time zone. Got "
-                                 f"{_short(meta['tz'])}.") from None
+                                 f"{short_repr(meta['tz'])}.") from None
     elif kind == "integer":
         step = _check_count("state['index']['step']", meta.get("step"), None)
         if step == 0:
             raise ValueError("`state['index']['step']` must be non-zero. Got 0.")
     else:
         raise ValueError(f"`meta['index']['kind']` must be one of ['datetime', 'period', "
-                         f"'integer']. Got {_short(kind)}.")
+                         f"'integer']. Got {short_repr(kind)}.")
     return meta
 
 

@@ -117,10 +117,12 @@ class LinearARForecaster(BaseLagForecaster):
         Number of lags.
     transform : {"log_return", "diff", "log", "none"}
         Scale the model is fitted on; forecasts are mapped back to levels.
-    strategy : {"recursive", "direct"}
+    multistep : {"recursive", "direct"}
         One one-step model iterated, or one model per step.
-    horizon : int
-        Number of step models for ``strategy="direct"`` (ignored for ``"recursive"``).
+    steps : int
+        Number of step models for ``multistep="direct"`` (ignored for ``"recursive"``).
+    strategy, horizon
+        Deprecated names of ``multistep`` and ``steps`` (removed in the next release).
 
     Attributes
     ----------
@@ -135,11 +137,15 @@ class LinearARForecaster(BaseLagForecaster):
         self,
         lags: int = 10,
         transform: str = "log_return",
-        strategy: str = "recursive",
-        horizon: int = 1,
+        multistep: str = "recursive",
+        steps: int = 1,
+        strategy: str | None = None,
+        horizon: int | None = None,
     ) -> None:
         self.lags = lags
         self.transform = transform
+        self.multistep = multistep
+        self.steps = steps
         self.strategy = strategy
         self.horizon = horizon
 

@@ -40,7 +40,7 @@ import pandas as pd
 
 from .._artefacts import CorruptFileWarning, atomic_write, library_version, sha256
 from .._index import label_integers
-from .._validation import _short
+from .._validation import short_repr
 
 __all__ = ["CHECKPOINT_FORMAT_VERSION", "CheckpointError", "CheckpointStore", "describe_model",
            "fingerprint", "series_digest"]
@@ -133,7 +133,7 @@ class _Fingerprinter:
         if not self.strict:
             return repr(value)
         raise CheckpointError(
-            f"`checkpoint_dir` cannot be used: {where} = {_short(value)} (a "
+            f"`checkpoint_dir` cannot be used: {where} = {short_repr(value)} (a "
             f"{type(value).__name__}) cannot be fingerprinted, so a resumed backtest could reuse "
             "results computed with another value. Pass plain values, functions or estimators, "
             "or run without `checkpoint_dir`."
@@ -253,7 +253,7 @@ class CheckpointStore:
         try:
             self.directory = Path(directory)
         except TypeError:
-            raise TypeError(f"`checkpoint_dir` must be a path. Got {_short(directory)}.") from None
+            raise TypeError(f"`checkpoint_dir` must be a path. Got {short_repr(directory)}.") from None
         self.directory.mkdir(parents=True, exist_ok=True)
         self.config = config
         self.hash = sha256(json.dumps(config, sort_keys=True).encode())

@@ -20,11 +20,9 @@ import numpy as np
 import pandas as pd
 
 from .._validation import (
-    _short,
     check_finite_number,
     check_finite_state,
-    check_nonnegative_float,
-    check_positive_int,
+    short_repr,
 )
 from ..core.additive import AdditiveFunction
 from .windows import BaseLagForecaster, NetworkResultsMixin
@@ -58,14 +56,6 @@ class _ConvexStepModel:
         return self._function(X)
 
 
-def _check_beta(beta: Any) -> None:
-    if isinstance(beta, str):
-        if beta != "cv":
-            raise ValueError(f"`beta` must be 'cv' or a non-negative number. Got {_short(beta)}.")
-        return
-    check_nonnegative_float("beta", beta)
-
-
 class ConvexARForecaster(NetworkResultsMixin, BaseLagForecaster):
     """Autoregressive forecaster built on :class:`convexforecast.ConvexNetRegressor`.
 
@@ -84,24 +74,22 @@ class ConvexARForecaster(NetworkResultsMixin, BaseLagForecaster):
     transform : {"log_return", "diff", "log", "none"}
         Scale the model works on; forecasts are mapped back to levels (default
         ``"log_return"``, the usual choice for prices).
-    strategy : {"recursive", "direct"}
+    multistep : {"recursive", "direct"}
         ``"recursive"``: one one-step model whose forecasts are fed back as lags.
-        ``"direct"``: one model per step ``h = 1..horizon``, each from the same lag window.
-    horizon : int
-        Number of step models for ``strategy="direct"`` (ignored for ``"recursive"``).
-    solver : str
-        ConvexNetRegressor solver (``"auto"``, ``"fast"``, ``"cvxpy"``).
-    cv : int
-        Folds of the β cross-validation.
-    n_betas : int
-        Number of β values of the cross-validation grid.
-    tol : float
-        Relative duality-gap tolerance of the solver.
+        ``"direct"``: one model per step ``h = 1..steps``, each from the same lag window.
+    steps : int
+        Number of step models for ``multistep="direct"`` (ignored for ``"recursive"``).
+    solver, tol, max_iter, negative_slope, max_switches, cv, n_betas, beta_min_ratio, one_standard_error
+        Passed to every step model's :class:`~convexforecast.ConvexNetRegressor` (see there):
+        the solver and its certified tolerance, the network family and the β
+        cross-validation.
     warm_start : bool
         Start each ``fit`` from the previous fit's solutions (ConvexNetRegressor's
         ``warm_start``): refits on a growing window, as in an expanding-window backtest with
         ``refits_per_task > 1``, take about half the time. Results equal cold fits up to
         ``tol``; the warm-start state is not saved by :func:`save`.
+    strategy, horizon
+        Deprecated names of ``multistep`` and ``steps`` (removed in the next release).
 
     Attributes
     ----------
@@ -134,39 +122,55 @@ class ConvexARForecaster(NetworkResultsMixin, BaseLagForecaster):
         activation: str = "relu",
         beta: float | str = "cv",
         transform: str = "log_return",
-        strategy: str = "recursive",
-        horizon: int = 1,
-        solver: str = "auto",
+        multistep: str = "recursive",
+        steps: int = 1,
+        solver: str = "fast",
+        tol: float = 1e-6,
+        max_iter: int = 500,
+        negative_slope: float = 0.01,
+        max_switches: int | None = None,
         cv: int = 5,
         n_betas: int = 20,
-        tol: float = 1e-6,
+        beta_min_ratio: float = 1e-2,
+        one_standard_error: bool = False,
         warm_start: bool = False,
+        strategy: str | None = None,
+        horizon: int | None = None,
     ) -> None:
         self.lags = lags
         self.depth = depth
         self.activation = activation
         self.beta = beta
         self.transform = transform
-        self.strategy = strategy
-        self.horizon = horizon
+        self.multistep = multistep
+        self.steps = steps
         self.solver = solver
+        self.tol = tol
+        self.max_iter = max_iter
+        self.negative_slope = negative_slope
+        self.max_switches = max_switches
         self.cv = cv
         self.n_betas = n_betas
-        self.tol = tol
+        self.beta_min_ratio = beta_min_ratio
+        self.one_standard_error = one_standard_error
         self.warm_start = warm_start
+        self.strategy = strategy
+        self.horizon = horizon
+
+    #: The step models' ConvexNetRegressor parameters (every one is reachable from here).
+    REGRESSOR_PARAMS = ("depth", "activation", "beta", "solver", "tol", "max_iter",
+                        "negative_slope", "max_switches", "cv", "n_betas", "beta_min_ratio",
+                        "one_standard_error", "warm_start")
 
     # ------------------------------------------------------------ params
     def _check_params(self) -> None:
+        from ..estimators import ConvexNetRegressor
+
         super()._check_params()
-        check_positive_int("depth", self.depth, minimum=2)
-        _check_beta(self.beta)
-        check_positive_int("cv", self.cv, minimum=2)
-        check_positive_int("n_betas", self.n_betas)
-        if check_nonnegative_float("tol", self.tol) <= 0:
-            raise ValueError(f"`tol` must be a number > 0. Got {_short(self.tol)}.")
-        if not isinstance(self.warm_start, bool | np.bool_):
-            raise ValueError(f"`warm_start` must be True or False. Got {_short(self.warm_start)}.")
-        # activation, solver and the supported depths are validated by ConvexNetRegressor.fit
+        ConvexNetRegressor(**self._regressor_params())._check_params()
+
+    def _regressor_params(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.REGRESSOR_PARAMS}
 
     _needs_variation = True
 
@@ -179,9 +183,7 @@ class ConvexARForecaster(NetworkResultsMixin, BaseLagForecaster):
         start the new fit; the old step model is left as it was)."""
         from ..estimators import ConvexNetRegressor
 
-        params = {"depth": self.depth, "activation": self.activation, "beta": self.beta,
-                  "solver": self.solver, "tol": self.tol, "cv": self.cv,
-                  "n_betas": self.n_betas, "warm_start": self.warm_start}
+        params = self._regressor_params()
         previous = self.__dict__.get("models_") if self.warm_start else None
         if previous and step <= len(previous) and previous[step - 1].regressor is not None:
             return copy.copy(previous[step - 1].regressor).set_params(**params)
@@ -223,12 +225,12 @@ class ConvexARForecaster(NetworkResultsMixin, BaseLagForecaster):
         if inputs.shape != (n,) or inputs.dtype.kind != "i" or (
                 n and (inputs.min() < 0 or inputs.max() >= self.lags)):
             raise ValueError(f"`state inputs` must be {n} lag columns in [0, {self.lags}). "
-                             f"Got {_short(inputs)}.")
+                             f"Got {short_repr(inputs)}.")
         for feature in features:
             kinks = np.asarray(feature.kinks, dtype=np.float64)
             if not np.isfinite(kinks).all() or np.any(np.diff(kinks) < 0):
                 raise ValueError(f"`state features` must have finite, sorted kinks. Got "
-                                 f"{_short(feature.kinks)}.")
+                                 f"{short_repr(feature.kinks)}.")
         return _ConvexStepModel(
             features=features,
             inputs=inputs.astype(np.int64),

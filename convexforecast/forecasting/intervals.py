@@ -30,35 +30,31 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._validation import _short, check_option, check_positive_int
+from .._validation import (
+    check_fraction,
+    check_option,
+    check_positive_int,
+    renamed_argument,
+)
 
 __all__ = [
     "add_intervals",
     "bootstrap_intervals",
     "check_interval_options",
     "conformal_intervals",
+    "conformal_quantile",
     "min_calibration_size",
 ]
 
 _OPTIONS = {
     "conformal": {"method", "level"},
-    "bootstrap": {"method", "level", "n_boot", "seed", "residuals"},
+    "bootstrap": {"method", "level", "n_boot", "random_state", "seed", "residuals"},
 }
-
-
-def _check_level(level: Any, name: str = "level") -> float:
-    try:
-        value = float(level)
-    except (TypeError, ValueError):
-        raise ValueError(f"`{name}` must be a number in (0, 1). Got {_short(level)}.") from None
-    if isinstance(level, bool) or not 0.0 < value < 1.0:
-        raise ValueError(f"`{name}` must be a number in (0, 1). Got {_short(level)}.")
-    return value
 
 
 def min_calibration_size(level: float) -> int:
     """Fewest residuals for which a split-conformal ``level`` interval is finite."""
-    level = _check_level(level)
+    level = check_fraction("level", level)
     return max(1, math.ceil(level / (1.0 - level) - 1e-12))
 
 
@@ -77,12 +73,13 @@ def check_interval_options(intervals: Any) -> dict[str, Any] | None:
     if unknown:
         raise ValueError(f"`intervals` has unknown keys {sorted(unknown)} for method "
                          f"{method!r}; allowed {sorted(_OPTIONS[method])}. Got {dict(intervals)}.")
-    out: dict[str, Any] = {"method": method, "level": _check_level(intervals.get("level", 0.9),
-                                                             "intervals['level']")}
+    out: dict[str, Any] = {"method": method, "level": check_fraction("intervals['level']",
+                                                                intervals.get("level", 0.9))}
     if method == "bootstrap":
         out["n_boot"] = check_positive_int("intervals['n_boot']", intervals.get("n_boot", 1000))
-        seed = intervals.get("seed", 0)
-        out["seed"] = check_positive_int("intervals['seed']", seed, minimum=0)
+        seed = renamed_argument("intervals['random_state']", intervals.get("random_state", 0),
+                                "intervals['seed']", intervals.get("seed"), 0)
+        out["random_state"] = check_positive_int("intervals['random_state']", seed, minimum=0)
         out["residuals"] = check_option("intervals['residuals']",
                                         intervals.get("residuals", "out_of_sample"),
                                         ("out_of_sample", "in_sample"))
@@ -108,6 +105,20 @@ def _calibration_counts(group: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return order, np.asarray(counts)
 
 
+def conformal_quantile(abs_residuals: np.ndarray, level: float) -> float:
+    """The split-conformal half-width: the ``ceil((n + 1) * level)``-th smallest of ``n``
+    absolute residuals (NaN when that rank exceeds ``n``; non-finite residuals are ignored).
+
+    ``(n + 1) * level`` is rounded down by 1e-12 before the ceiling, so that a product that is
+    an integer in exact arithmetic (e.g. ``0.55 * 100``) is not pushed one rank up by
+    floating-point round-off.
+    """
+    values = np.sort(np.asarray(abs_residuals, dtype=np.float64))
+    values = values[np.isfinite(values)]
+    rank = math.ceil((values.size + 1) * level - 1e-12)
+    return float(values[rank - 1]) if 1 <= rank <= values.size else float("nan")
+
+
 def conformal_intervals(predictions: pd.DataFrame, *, level: float = 0.9) -> pd.DataFrame:
     """Split-conformal intervals from past out-of-sample absolute residuals.
 
@@ -125,7 +136,7 @@ def conformal_intervals(predictions: pd.DataFrame, *, level: float = 0.9) -> pd.
         than :func:`min_calibration_size` residuals were observable at the origin).
     """
     frame = _check_frame(predictions)
-    level = _check_level(level)
+    level = check_fraction("level", level)
     lower = np.full(len(frame), np.nan)
     upper = np.full(len(frame), np.nan)
     for rows in frame.groupby(["model", "horizon"], sort=False).indices.values():
@@ -135,10 +146,9 @@ def conformal_intervals(predictions: pd.DataFrame, *, level: float = 0.9) -> pd.
             np.float64))[order]
         forecast = group["forecast"].to_numpy(np.float64)
         for n in np.unique(counts):
-            rank = math.ceil((n + 1) * level - 1e-12)
-            if n == 0 or rank > n:
+            half = conformal_quantile(residuals[:n], level)
+            if not np.isfinite(half):
                 continue
-            half = np.sort(residuals[:n])[rank - 1]
             mask = counts == n
             lower[rows[mask]] = forecast[mask] - half
             upper[rows[mask]] = forecast[mask] + half
@@ -154,9 +164,10 @@ def bootstrap_intervals(
     *,
     level: float = 0.9,
     n_boot: int = 1000,
-    seed: int = 0,
+    random_state: int = 0,
     residuals: str = "out_of_sample",
     in_sample_residuals: Mapping[tuple[str, int], np.ndarray | None] | None = None,
+    seed: int | None = None,
 ) -> pd.DataFrame:
     """Residual-bootstrap percentile intervals.
 
@@ -168,14 +179,16 @@ def bootstrap_intervals(
         Nominal coverage in (0, 1).
     n_boot : int
         Bootstrap draws per forecast.
-    seed : int
-        Base seed. Each forecast's draws use a generator seeded from ``(seed, model, horizon,
+    random_state : int
+        Base seed. Each forecast's draws use a generator seeded from ``(random_state, model, horizon,
         origin)``, so results do not depend on row order or on parallel execution.
     residuals : {"out_of_sample", "in_sample"}
         Residual pool (see the module docstring).
     in_sample_residuals : mapping, optional
         ``(model, fold) -> one-step in-sample residuals`` of the model used for that fold
         (required for ``residuals="in_sample"``; None entries give NaN bounds).
+    seed : int, optional
+        Deprecated name of ``random_state`` (removed in the next release).
 
     Returns
     -------
@@ -183,9 +196,10 @@ def bootstrap_intervals(
         Columns ``lower`` and ``upper`` aligned with ``predictions.index``.
     """
     frame = _check_frame(predictions)
-    level = _check_level(level)
+    level = check_fraction("level", level)
     n_boot = check_positive_int("n_boot", n_boot)
-    seed = check_positive_int("seed", seed, minimum=0)
+    seed = check_positive_int("random_state", renamed_argument("random_state", random_state,
+                                                               "seed", seed, 0), minimum=0)
     check_option("residuals", residuals, ("out_of_sample", "in_sample"))
     if residuals == "in_sample" and in_sample_residuals is None:
         raise ValueError("`in_sample_residuals` must be given for residuals='in_sample'. Got None.")
@@ -244,7 +258,7 @@ def add_intervals(
         bounds = conformal_intervals(predictions, level=opts["level"])
     else:
         bounds = bootstrap_intervals(
-            predictions, level=opts["level"], n_boot=opts["n_boot"], seed=opts["seed"],
+            predictions, level=opts["level"], n_boot=opts["n_boot"], random_state=opts["random_state"],
             residuals=opts["residuals"], in_sample_residuals=in_sample_residuals,
         )
     out = predictions.copy()

@@ -17,7 +17,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .._validation import _short, as_float_array, check_option, check_positive_int
+from .._validation import (
+    as_float_array,
+    check_option,
+    check_positive_int,
+    renamed_argument,
+    short_repr,
+)
 
 __all__ = [
     "DieboldMarianoResult",
@@ -56,14 +62,14 @@ def _align(values: dict[str, object]) -> dict[str, object]:
         other = values[name].index
         if not other.is_unique:
             raise ValueError(f"`{name}` must have unique labels to be aligned with `{first}`. "
-                             f"Got {_short(other[other.duplicated()][0])} more than once.")
+                             f"Got {short_repr(other[other.duplicated()][0])} more than once.")
         if name == first:
             continue
         extra = other.difference(index)
         missing = index.difference(other)
         if len(extra) or len(missing) or len(other) != len(index):
-            example = (f"{_short(extra[0])} in `{name}` but not in `{first}`" if len(extra)
-                       else f"{_short(missing[0])} in `{first}` but not in `{name}`")
+            example = (f"{short_repr(extra[0])} in `{name}` but not in `{first}`" if len(extra)
+                       else f"{short_repr(missing[0])} in `{first}` but not in `{name}`")
             raise ValueError(f"`{first}` and `{name}` are labelled Series and are matched by "
                              f"label, so they must have the same labels. Got {example}.")
         out[name] = values[name].reindex(index)
@@ -121,49 +127,55 @@ def smape(actual, forecast) -> float:
     return float(100.0 * np.mean(terms))
 
 
-def naive_scale(y_train, m: int = 1) -> float:
+def naive_scale(y_train, seasonal_period: int = 1, *, m: int | None = None) -> float:
     """In-sample MAE of the (seasonal) naive one-step forecast: ``mean(|y_t - y_{t-m}|)``.
 
     Parameters
     ----------
     y_train : array-like
-        The training series (at least ``m + 1`` values).
-    m : int
-        Seasonal period; 1 for the plain random walk.
+        The training series (at least ``seasonal_period + 1`` values).
+    seasonal_period : int
+        Seasonal period ``m``; 1 for the plain random walk.
+    m : int, optional
+        Deprecated name of ``seasonal_period`` (removed in the next release).
     """
-    m = check_positive_int("m", m)
+    m = check_positive_int("seasonal_period", renamed_argument(
+        "seasonal_period", seasonal_period, "m", m, 1))
     y = as_float_array("y_train", y_train, 1)
     if y.size <= m:
         raise ValueError(
-            f"`y_train` must have more than `m` = {m} observations. Got {y.size}."
+            f"`y_train` must have more than `seasonal_period` = {m} observations. Got {y.size}."
         )
     return float(np.mean(np.abs(y[m:] - y[:-m])))
 
 
-def mase(actual, forecast, y_train=None, *, m: int = 1, scale: float | None = None) -> float:
+def mase(actual, forecast, y_train=None, *, seasonal_period: int = 1,
+         scale: float | None = None, m: int | None = None) -> float:
     """Mean absolute scaled error (Hyndman & Koehler, 2006).
 
-    ``mean(|actual - forecast|) / scale`` with ``scale = naive_scale(y_train, m)``, the in-sample
-    MAE of the seasonal naive one-step forecast on the training series. Pass either ``y_train``
-    or a precomputed ``scale`` (or an array of per-observation scales, as in a rolling-origin
-    backtest where each fold has its own training series).
+    ``mean(|actual - forecast|) / scale`` with ``scale = naive_scale(y_train,
+    seasonal_period)``, the in-sample MAE of the seasonal naive one-step forecast on the
+    training series. Pass either ``y_train`` or a precomputed ``scale`` (or an array of
+    per-observation scales, as in a rolling-origin backtest where each fold has its own
+    training series). ``m`` is the deprecated name of ``seasonal_period``.
 
     Returns ``inf`` (with a RuntimeWarning) when the scale is zero (a constant training series).
     """
+    seasonal_period = renamed_argument("seasonal_period", seasonal_period, "m", m, 1)
     values = _align({"actual": actual, "forecast": forecast, "scale": scale})
     actual, forecast, scale = values["actual"], values["forecast"], values["scale"]
     a, f = _pair(actual, forecast)
     if (y_train is None) == (scale is None):
         raise ValueError(
             "Pass exactly one of `y_train` and `scale`. "
-            f"Got y_train={_short(y_train)} and scale={_short(scale)}."
+            f"Got y_train={short_repr(y_train)} and scale={short_repr(scale)}."
         )
     if scale is None:
-        scales = np.full(a.size, naive_scale(y_train, m))
+        scales = np.full(a.size, naive_scale(y_train, seasonal_period))
     else:
         scales = np.broadcast_to(as_float_array("scale", scale, (0, 1)), a.shape)
         if np.any(scales < 0):
-            raise ValueError(f"`scale` must be non-negative. Got {_short(scale)}.")
+            raise ValueError(f"`scale` must be non-negative. Got {short_repr(scale)}.")
     errors = np.abs(a - f)
     if np.any(scales == 0):
         warnings.warn("MASE scale is zero (constant training series); returning inf.",
@@ -280,7 +292,7 @@ def interval_score(actual, lower, upper, level: float) -> float:
     a, lo, hi = _interval(actual, lower, upper)
     level = float(level)
     if not 0 < level < 1:
-        raise ValueError(f"`level` must be in (0, 1). Got {_short(level)}.")
+        raise ValueError(f"`level` must be in (0, 1). Got {short_repr(level)}.")
     alpha = 1.0 - level
     score = (hi - lo) + (2 / alpha) * np.maximum(lo - a, 0) + (2 / alpha) * np.maximum(a - hi, 0)
     return float(np.mean(score))

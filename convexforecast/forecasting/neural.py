@@ -19,14 +19,15 @@ from typing import Any
 import numpy as np
 
 from .._validation import (
-    _short,
+    check_beta,
     check_finite_number,
     check_finite_state,
-    check_nonnegative_float,
     check_option,
+    check_positive_float,
     check_positive_int,
+    renamed,
+    short_repr,
 )
-from .convex import _check_beta
 from .windows import BaseLagForecaster, NetworkResultsMixin
 
 __all__ = ["AdamNetForecaster"]
@@ -62,20 +63,23 @@ class AdamNetForecaster(NetworkResultsMixin, BaseLagForecaster):
         objective as ``convex_objective_``.
     transform : {"log_return", "diff", "log", "none"}
         Scale the model works on; forecasts are mapped back to levels.
-    strategy : {"recursive", "direct"}
+    multistep : {"recursive", "direct"}
         One iterated one-step network, or one network per step.
-    horizon : int
-        Number of step models for ``strategy="direct"``.
+    steps : int
+        Number of step models for ``multistep="direct"``.
     epochs : int
         Full-batch Adam steps.
     lr : float
         Adam learning rate.
-    seed : int
-        Seed of the random initialisation (the run is deterministic given the seed).
+    random_state : int
+        Seed of the random initialisation (the run is deterministic given it).
     width : int or None
         Chains per lag; ``None`` uses train_adam's default (``min(2 * n_samples, 100)``).
     cv, n_betas, solver, tol
         Passed to ConvexNetRegressor when ``beta="cv"``.
+    strategy, horizon, seed
+        Deprecated names of ``multistep``, ``steps`` and ``random_state`` (removed in the next
+        release).
 
     Attributes
     ----------
@@ -101,53 +105,56 @@ class AdamNetForecaster(NetworkResultsMixin, BaseLagForecaster):
         activation: str = "relu",
         beta: float | str = "cv",
         transform: str = "log_return",
-        strategy: str = "recursive",
-        horizon: int = 1,
+        multistep: str = "recursive",
+        steps: int = 1,
         epochs: int = 2000,
         lr: float = 5e-3,
-        seed: int = 0,
+        random_state: int = 0,
         width: int | None = None,
         cv: int = 5,
         n_betas: int = 20,
-        solver: str = "auto",
+        solver: str = "fast",
         tol: float = 1e-6,
+        strategy: str | None = None,
+        horizon: int | None = None,
+        seed: int | None = None,
     ) -> None:
         self.lags = lags
         self.depth = depth
         self.activation = activation
         self.beta = beta
         self.transform = transform
-        self.strategy = strategy
-        self.horizon = horizon
+        self.multistep = multistep
+        self.steps = steps
         self.epochs = epochs
         self.lr = lr
-        self.seed = seed
+        self.random_state = random_state
         self.width = width
         self.cv = cv
         self.n_betas = n_betas
         self.solver = solver
         self.tol = tol
+        self.strategy = strategy
+        self.horizon = horizon
+        self.seed = seed
 
     # ------------------------------------------------------------ params
     def _check_params(self) -> None:
-        super()._check_params()
-        check_positive_int("depth", self.depth, minimum=2)
-        if self.depth > 4:
-            raise ValueError(f"`depth` must be one of [2, 3, 4]. Got {self.depth!r}.")
         from ..core.adam import ADAM_ACTIVATIONS  # torch itself is imported only by fit
 
+        super()._check_params()
+        check_option("depth", self.depth, (2, 3, 4))
         check_option("activation", self.activation, ADAM_ACTIVATIONS)
-        _check_beta(self.beta)
+        check_beta(self.beta)
         check_positive_int("epochs", self.epochs)
-        if check_nonnegative_float("lr", self.lr) <= 0:
-            raise ValueError(f"`lr` must be a number > 0. Got {_short(self.lr)}.")
-        check_positive_int("seed", self.seed, minimum=0)
+        check_positive_float("lr", self.lr)
+        check_positive_int("random_state", renamed(self, "random_state", "seed", 0), minimum=0)
         if self.width is not None:
             check_positive_int("width", self.width)
         check_positive_int("cv", self.cv, minimum=2)
-        check_positive_int("n_betas", self.n_betas)
-        if check_nonnegative_float("tol", self.tol) <= 0:
-            raise ValueError(f"`tol` must be a number > 0. Got {_short(self.tol)}.")
+        check_positive_int("n_betas", self.n_betas, minimum=2)
+        check_option("solver", self.solver, ("fast", "cvxpy", "auto"))
+        check_positive_float("tol", self.tol)
 
     _needs_variation = True
 
@@ -172,7 +179,8 @@ class AdamNetForecaster(NetworkResultsMixin, BaseLagForecaster):
             convex_objective = float(regressor.objective_)
         result = train_adam(
             X, target, depth=self.depth, beta=float(beta), width=self.width,
-            activation=self.activation, epochs=self.epochs, lr=self.lr, seed=self.seed,
+            activation=self.activation, epochs=self.epochs, lr=self.lr,
+            seed=renamed(self, "random_state", "seed", 0, warn=False),
         )
         return _AdamStepModel(
             network=result.network,
@@ -217,13 +225,13 @@ class AdamNetForecaster(NetworkResultsMixin, BaseLagForecaster):
         depth = int(meta["depth"])
         if depth != self.depth:
             raise ValueError(f"`state depth` must be the `depth` parameter {self.depth}. "
-                             f"Got {_short(meta['depth'])}.")
+                             f"Got {short_repr(meta['depth'])}.")
         inputs = np.asarray(arrays["inputs"])
         m = inputs.shape[0] if inputs.ndim == 1 else -1
         if m < 0 or inputs.dtype.kind != "i" or (m and (inputs.min() < 0
                                                         or inputs.max() >= self.lags)):
             raise ValueError(f"`state inputs` must be lag columns in [0, {self.lags}). Got "
-                             f"{_short(inputs)}.")
+                             f"{short_repr(inputs)}.")
         weights = check_finite_state("state weights", arrays["weights"], (m, depth - 1))
         biases = check_finite_state("state biases", arrays["biases"], (m, depth - 1))
         alphas = check_finite_state("state output_weights", arrays["output_weights"], (m,))
@@ -231,7 +239,7 @@ class AdamNetForecaster(NetworkResultsMixin, BaseLagForecaster):
         if len(activations) != m or len(slopes) != m or any(a != self.activation
                                                             for a in activations):
             raise ValueError(f"`state activations` must be {m} times {self.activation!r} (the "
-                             f"`activation` parameter). Got {_short(activations)}.")
+                             f"`activation` parameter). Got {short_repr(activations)}.")
         chains = [Chain(int(j), self.activation, w, b, float(a),
                         check_finite_number("state negative_slopes", slope))
                   for j, w, b, a, slope in zip(inputs, weights, biases, alphas, slopes,

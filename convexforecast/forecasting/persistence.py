@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from .._artefacts import atomic_write, library_version, sha256
-from .._validation import _short
+from .._validation import short_repr
 from .arima import ARIMAForecaster
 from .base import BaseForecaster
 from .baselines import DriftForecaster, LinearARForecaster, NaiveForecaster
@@ -81,7 +81,7 @@ def _encode(value: Any) -> Any:
         return value.item()
     if value is None or isinstance(value, str | bool | int | float):
         return value
-    raise TypeError(f"Cannot store a parameter of type {type(value).__name__}: {_short(value)}.")
+    raise TypeError(f"Cannot store a parameter of type {type(value).__name__}: {short_repr(value)}.")
 
 
 def _decode(value: Any) -> Any:
@@ -216,13 +216,13 @@ def _load(path: Path) -> BaseForecaster:
     version = document.get("format_version")
     if type(version) is not int or version not in _SUPPORTED_VERSIONS:
         raise ModelFileError(
-            f"`format_version` {_short(version)} of {str(path)!r} is not supported by "
+            f"`format_version` {short_repr(version)} of {str(path)!r} is not supported by "
             f"convexforecast {library_version()} (supported: {list(_SUPPORTED_VERSIONS)}); "
             "upgrade convexforecast to read it, or refit and save the model again."
         )
     name = document.get("class")
     if not isinstance(name, str) or name not in FORECASTERS:
-        raise ModelFileError(f"`class` must be one of {sorted(FORECASTERS)}. Got {_short(name)} "
+        raise ModelFileError(f"`class` must be one of {sorted(FORECASTERS)}. Got {short_repr(name)} "
                              f"in {str(path)!r}.")
     if document.get("checksum") != _checksum(document, raw):
         raise ModelFileError(f"The checksum of {str(path)!r} does not match its content: the "

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_finite_number, check_option, check_positive_int
+from .._validation import check_finite_number, check_option, check_positive_int, renamed
 from .base import BaseForecaster
 from .transforms import get_transform
 
@@ -91,16 +91,17 @@ def recursive_forecast(predict_one, z: np.ndarray, lags: int, steps: int) -> np.
 class BaseLagForecaster(BaseForecaster):
     """Shared machinery of autoregressive forecasters on a lag window of a transformed series.
 
-    Subclasses declare ``lags``, ``transform``, ``strategy`` and ``horizon`` (plus their own
-    hyper-parameters) in ``__init__`` and implement
+    Subclasses declare ``lags``, ``transform``, ``multistep`` and ``steps`` (plus their own
+    hyper-parameters, and ``strategy`` and ``horizon``, the deprecated names of ``multistep`` and
+    ``steps``, defaulting to None) in ``__init__`` and implement
 
     - ``_fit_model(X, target, step)`` -> a fitted model for step ``step`` (1-based);
     - ``_predict_model(model, X)`` -> predictions of shape (n,);
     - ``_model_state(model)`` / ``_model_from_state(meta, arrays)`` for persistence.
 
-    ``strategy="recursive"`` fits one one-step model and feeds its forecasts back as lags;
-    ``strategy="direct"`` fits one model per step ``h = 1..horizon`` on the target ``h`` steps
-    ahead, all from the same lag window, so ``predict(steps)`` needs ``steps <= horizon``.
+    ``multistep="recursive"`` fits one one-step model and feeds its forecasts back as lags;
+    ``multistep="direct"`` fits one model per step ``h = 1..steps`` on the target ``h`` steps
+    ahead, all from the same lag window, so ``predict(k)`` needs ``k <= steps``.
     When ``_standardize`` is true the models see ``(z - center_) / scale_`` with the training
     mean and standard deviation of the transformed series ``z`` (so a penalty ``beta`` means the
     same for any price level or volatility); forecasts are un-standardised and then mapped
@@ -109,8 +110,10 @@ class BaseLagForecaster(BaseForecaster):
 
     lags: int
     transform: str
-    strategy: str
-    horizon: int
+    multistep: str
+    steps: int
+    strategy: str | None  # deprecated name of multistep
+    horizon: int | None  # deprecated name of steps
 
     #: Fewest design rows the furthest-ahead model is fitted on.
     _min_rows: int = 2
@@ -124,12 +127,17 @@ class BaseLagForecaster(BaseForecaster):
     def _check_params(self) -> None:
         check_positive_int("lags", self.lags)
         get_transform(self.transform)
-        check_option("strategy", self.strategy, ["recursive", "direct"])
-        check_positive_int("horizon", self.horizon)
+        check_option("multistep", renamed(self, "multistep", "strategy", "recursive"),
+                     ["recursive", "direct"])
+        check_positive_int("steps", renamed(self, "steps", "horizon", 1))
+
+    @property
+    def _direct(self) -> bool:
+        return renamed(self, "multistep", "strategy", "recursive", warn=False) == "direct"
 
     @property
     def _n_models(self) -> int:
-        return self.horizon if self.strategy == "direct" else 1
+        return renamed(self, "steps", "horizon", 1, warn=False) if self._direct else 1
 
     @property
     def min_train_size(self) -> int:
@@ -145,8 +153,8 @@ class BaseLagForecaster(BaseForecaster):
 
     @property
     def max_steps(self) -> int | None:
-        """``horizon`` for ``strategy="direct"`` (one model per step), else no limit."""
-        return self.horizon if self.strategy == "direct" else None
+        """``steps`` for ``multistep="direct"`` (one model per step), else no limit."""
+        return self._n_models if self._direct else None
 
     def _check_values(self, values: np.ndarray, name: str) -> None:
         get_transform(self.transform).check(values, name)
@@ -196,15 +204,15 @@ class BaseLagForecaster(BaseForecaster):
     def _predict(self, steps: int) -> np.ndarray:
         transform = get_transform(self.transform)
         zs = (transform.transform(self._window, "y") - self.center_) / self.scale_
-        if self.strategy == "recursive":
+        if not self._direct:
             model = self.models_[0]
             zs_path = recursive_forecast(lambda row: self._predict_model(model, row), zs,
                                          self.lags, steps)
         else:
-            if steps > self.horizon:
+            if steps > self._n_models:
                 raise ValueError(
-                    f"`steps` must be <= `horizon` ({self.horizon}) for strategy='direct'. "
-                    f"Got {steps}."
+                    f"`steps` must be <= {self._n_models}, the steps this direct model "
+                    f"(multistep='direct') was fitted for. Got {steps}."
                 )
             row = last_lags(zs, self.lags)
             zs_path = np.array([float(self._predict_model(self.models_[h], row)[0])
@@ -230,8 +238,8 @@ class BaseLagForecaster(BaseForecaster):
         self.scale_ = check_finite_number("state['scale']", meta["scale"], positive=True)
         if len(models) != self._n_models:
             raise ValueError(
-                f"`state` must hold {self._n_models} step model(s) for strategy="
-                f"{self.strategy!r} and horizon={self.horizon}. Got {len(models)}."
+                f"`state` must hold {self._n_models} step model(s) for these parameters "
+                f"(multistep, steps). Got {len(models)}."
             )
         self.models_ = models
 

@@ -1,0 +1,128 @@
+"""Running backtest tasks: one forecaster copy through consecutive refit blocks.
+
+A *task* runs ``refits_per_task`` consecutive refit blocks of one model, in order, on one fresh
+clone of the forecaster; each block receives only the observations up to its own last origin,
+so no fit, transform or cross-validation can see data after an origin. Within a task a
+forecaster with ``warm_start=True`` starts every refit from the previous one. Warnings raised in
+a task are recorded (category and message) and re-raised in the caller by
+:func:`reemit_warnings`, whatever process the task ran in.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+from .._index import same_labels
+from .folds import Fold
+
+__all__ = ["MAX_WARNINGS_PER_MODEL", "fit_and_predict", "reemit_warnings", "run_task"]
+
+MAX_WARNINGS_PER_MODEL = 10  # distinct warnings re-raised per model (then one summary)
+
+
+def run_task(
+    forecaster: Any,
+    visible: list[pd.Series],
+    folds: list[list[Fold]],
+    target_labels: list[list[pd.Index]],
+    gap: int,
+    keys: list[tuple[int, int]],
+) -> list[dict[str, Any]]:
+    """Run consecutive refit blocks on one fresh copy: per block, fit then update/predict.
+
+    ``visible[b]`` ends at block b's last origin: nothing after it is available to block b.
+    Warnings are recorded per block (category path and message, each once) and returned, so
+    that :func:`reemit_warnings` can re-emit them in the caller's process whatever the backend.
+    """
+    model = clone(forecaster, safe=False)
+    results = []
+    for y_visible, block_folds, labels, key in zip(visible, folds, target_labels, keys,
+                                                   strict=True):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = fit_and_predict(model, y_visible, block_folds, labels, gap)
+        messages: dict[tuple[str, str], None] = {}
+        for item in caught:
+            path = f"{item.category.__module__}.{item.category.__qualname__}"
+            messages[(path, str(item.message))] = None
+        results.append({"key": key, **result, "warnings": [list(m) for m in messages]})
+    return results
+
+
+def fit_and_predict(model: Any, y_visible: pd.Series, folds: list[Fold],
+                    target_labels: list[pd.Index], gap: int) -> dict[str, Any]:
+    """One refit block: fit at its first fold, then update and forecast at every fold."""
+    first = folds[0]
+    start = time.perf_counter()
+    model.fit(y_visible.iloc[first.train_start: first.train_end + 1])
+    fit_seconds = time.perf_counter() - start
+    residuals = getattr(model, "in_sample_residuals_", None)
+    fold_ids, origins, targets, forecasts = [], [], [], []
+    predict_seconds = 0.0
+    previous = first.origin
+    for fold, labels in zip(folds, target_labels, strict=True):
+        start = time.perf_counter()
+        if fold.origin > previous:
+            model.update(y_visible.iloc[previous + 1: fold.origin + 1])
+            previous = fold.origin
+        n_test = fold.test_end - fold.test_start + 1
+        prediction = model.predict(gap + n_test)
+        predict_seconds += time.perf_counter() - start
+        if not same_labels(prediction.index[gap:], labels):
+            raise RuntimeError(
+                f"{type(model).__name__}.predict returned targets {list(prediction.index[gap:])} "
+                f"at fold {fold.fold}; expected {list(labels)}."
+            )
+        values = np.asarray(prediction.to_numpy(dtype=np.float64)[gap:])
+        fold_ids.append(np.full(n_test, fold.fold, dtype=np.int64))
+        origins.append(np.full(n_test, fold.origin, dtype=np.int64))
+        targets.append(np.arange(fold.test_start, fold.test_end + 1, dtype=np.int64))
+        forecasts.append(values)
+    return {
+        "fold": np.concatenate(fold_ids),
+        "origin": np.concatenate(origins),
+        "target": np.concatenate(targets),
+        "forecast": np.concatenate(forecasts),
+        "residuals": None if residuals is None else np.asarray(residuals, dtype=np.float64).copy(),
+        "fit_seconds": fit_seconds,
+        "predict_seconds": predict_seconds,
+    }
+
+
+def _warning_category(path: str) -> type[Warning]:
+    """The warning class at ``module.QualName`` among loaded modules, else UserWarning.
+
+    Nothing is imported: the path may come from a checkpoint file.
+    """
+    module, _, name = path.rpartition(".")
+    category = getattr(sys.modules.get(module), name, None)
+    return category if isinstance(category, type) and issubclass(category, Warning) else UserWarning
+
+
+def reemit_warnings(names: list[str], blocks: dict[int, list[Fold]],
+                    results: dict[tuple[int, int], dict[str, Any]], index: pd.Index) -> None:
+    """Re-raise the tasks' warnings in the caller, once per model and message, in plan order.
+
+    Each names the model, the number of fits that raised it and the first fit's origin; past
+    ``MAX_WARNINGS_PER_MODEL`` distinct messages per model, one summary warning says how many
+    more there were.
+    """
+    for i, name in enumerate(names):
+        seen: dict[tuple[str, str], list[int]] = {}
+        for block, block_folds in blocks.items():
+            for path, message in results[(i, block)]["warnings"]:
+                seen.setdefault((path, message), []).append(block_folds[0].origin)
+        for n, ((path, message), origins) in enumerate(seen.items()):
+            if n == MAX_WARNINGS_PER_MODEL:
+                warnings.warn(f"Model {name!r}: {len(seen) - n} more distinct warnings not shown.",
+                              UserWarning, stacklevel=3)
+                break
+            warnings.warn(f"Model {name!r} ({len(origins)} of {len(blocks)} fits, first at origin "
+                          f"{index[origins[0]]}): {message}", _warning_category(path), stacklevel=3)
