@@ -7,7 +7,7 @@ figures taken minutes apart under the same load):
    N ∈ {50, 100, 200, 400}, ``β = 1e-3·β_max``. The fast solver
    (:func:`convexforecast.core.fit.fit_convex_network` with ``solver="fast"``, i.e. what
    :class:`~convexforecast.ConvexNetRegressor` runs, dictionary set-up included) against
-   cvxpy + Clarabel (:func:`convexforecast.core.reference.solve_cvxpy`) and scikit-learn
+   cvxpy + Clarabel (:func:`convexforecast.core.solvers.reference.solve_cvxpy`) and scikit-learn
    ``Lasso`` (``alpha = β/n``, default ``tol`` and ``tol=1e-8``, ``max_iter=1e5``) on the
    explicit deduplicated dictionary ``build_dictionary(x, depth=d).matrix`` (built once,
    its build time reported separately and *not* charged to cvxpy / sklearn). Objectives are
@@ -186,7 +186,7 @@ class SolverRow:
 
 
 def _cvxpy_job(A: np.ndarray, y: np.ndarray, beta: float, repeats: int, budget: float):
-    from convexforecast.core.reference import solve_cvxpy
+    from convexforecast.core.solvers.reference import solve_cvxpy
 
     def job() -> dict[str, Any]:
         times, res = repeat_timed(lambda: solve_cvxpy(A, y, beta), repeats, budget)
@@ -214,11 +214,22 @@ def _sklearn_job(A: np.ndarray, y: np.ndarray, beta: float, tol: float, repeats:
     return job
 
 
+def certify(fit, X: np.ndarray, y: np.ndarray, dictionaries) -> float:
+    """Recompute the dual bound of ``fit`` by pricing its residual over the full dictionary."""
+    from convexforecast.core.solvers.lasso import dual_objective
+    from convexforecast.core.solvers.working_set import price_all
+
+    resid = y - fit.predict(X)
+    resid = resid - resid.mean()
+    return dual_objective(y - y.mean(), resid, price_all(dictionaries, resid, 1)[0], fit.beta)
+
+
 def bench_solver_table(ns: list[int], depths: list[int], repeats: int, args) -> list[SolverRow]:
-    from convexforecast.core.dictionaries import _n_candidates, build_dictionary
-    from convexforecast.core.fit import fit_convex_network, make_dictionaries
-    from convexforecast.core.lasso import dual_objective
-    from convexforecast.core.working_set import beta_max
+    from convexforecast.core.dictionaries import build_dictionary, make_dictionaries
+    from convexforecast.core.dictionaries.explicit import _n_candidates
+    from convexforecast.core.fit import fit_convex_network
+    from convexforecast.core.solvers.lasso import dual_objective
+    from convexforecast.core.solvers.working_set import beta_max
 
     rows = []
     timed_out: dict[tuple[int, str], int] = {}  # (depth, method) -> smallest N that timed out
@@ -232,7 +243,7 @@ def bench_solver_table(ns: list[int], depths: list[int], repeats: int, args) -> 
 
             def fast(X=X, y=y, depth=depth, beta=row.beta):
                 return fit_convex_network(X, y, depth=depth, activation="relu", beta=beta,
-                                          solver="fast")[0]
+                                          solver="fast")
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 times, fit = repeat_timed(fast, repeats, args.fast_budget)
@@ -297,8 +308,9 @@ def bench_solver_table(ns: list[int], depths: list[int], repeats: int, args) -> 
 # 2. Scale
 # --------------------------------------------------------------------------------------
 def bench_scale(btc: Path, ratios: list[float], repeats: int) -> dict[str, Any]:
-    from convexforecast.core.fit import certify, fit_convex_network, make_dictionaries
-    from convexforecast.core.working_set import beta_max
+    from convexforecast.core.dictionaries import make_dictionaries
+    from convexforecast.core.fit import fit_convex_network
+    from convexforecast.core.solvers.working_set import beta_max
 
     X, y = btc_windows(btc, 10)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -310,7 +322,7 @@ def bench_scale(btc: Path, ratios: list[float], repeats: int) -> dict[str, Any]:
         print(f"[scale] N={X.shape[0]} T={X.shape[1]} beta={ratio:g}·beta_max", flush=True)
 
         def fit(beta=beta):
-            return fit_convex_network(X, y, depth=3, activation="relu", beta=beta, solver="fast")[0]
+            return fit_convex_network(X, y, depth=3, activation="relu", beta=beta, solver="fast")
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             times, res = repeat_timed(fit, repeats, 60.0)
@@ -340,8 +352,9 @@ def bench_scale(btc: Path, ratios: list[float], repeats: int) -> dict[str, Any]:
 def bench_adam(n_problems: int, depths: list[int], seeds: int, epochs: int, repeats: int,
                beta_ratio: float, n: int = 60) -> list[dict[str, Any]]:
     from convexforecast.core.adam import train_adam
-    from convexforecast.core.fit import fit_convex_network, make_dictionaries
-    from convexforecast.core.working_set import beta_max
+    from convexforecast.core.dictionaries import make_dictionaries
+    from convexforecast.core.fit import fit_convex_network
+    from convexforecast.core.solvers.working_set import beta_max
 
     rows = []
     warm_x = np.linspace(-1.0, 1.0, n)
@@ -355,7 +368,7 @@ def bench_adam(n_problems: int, depths: list[int], seeds: int, epochs: int, repe
             beta = beta_ratio * beta_max(make_dictionaries(X, depth, "relu", 0.01, None), y)
             times, fit = repeat_timed(
                 lambda: fit_convex_network(X, y, depth=depth, activation="relu", beta=beta,  # noqa: B023
-                                           solver="fast")[0], repeats, 10.0)
+                                           solver="fast"), repeats, 10.0)
             adam = [train_adam(X, y, depth=depth, beta=beta, epochs=epochs, seed=s, record_every=epochs)
                     for s in range(seeds)]
             row = {

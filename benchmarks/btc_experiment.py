@@ -114,7 +114,7 @@ def build_models(args: argparse.Namespace, y: pd.Series, n_train: int) -> tuple[
         notes["convex_beta"] = "β fixed at 10 (quick smoke test, no CV)"
     for seed in args.seeds:
         models[f"adam_d3_s{seed}"] = cf.AdamNetForecaster(
-            lags=args.lags, depth=3, beta=adam_beta, seed=seed, epochs=args.adam_epochs,
+            lags=args.lags, depth=3, beta=adam_beta, random_state=seed, epochs=args.adam_epochs,
             width=args.adam_width,
         )
     models["naive"] = cf.NaiveForecaster()

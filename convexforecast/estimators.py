@@ -23,11 +23,11 @@ from convexforecast._validation import (
     check_positive_float,
     check_positive_int,
 )
-from convexforecast.core.dictionaries import SUPPORTED_DEPTHS
-from convexforecast.core.fit import SOLVERS, fit_convex_network, make_dictionaries
+from convexforecast.core.dictionaries import SUPPORTED_DEPTHS, make_dictionaries
+from convexforecast.core.fit import SOLVERS, fit_convex_network
 from convexforecast.core.network import ChainNetwork, network_from_lasso
 from convexforecast.core.path import cross_validate_beta
-from convexforecast.core.working_set import PortableSolution
+from convexforecast.core.solvers.warm_start import PortableSolution, WarmStart
 
 
 class ConvexNetRegressor(RegressorMixin, BaseEstimator):
@@ -98,7 +98,7 @@ class ConvexNetRegressor(RegressorMixin, BaseEstimator):
     solutions the returned one has few neurons: the solution's fitted function on the
     data is re-expressed by the minimum-norm skyline decomposition and adjacent capped
     ramps are merged into single reflection features ``C_{a, 2q−p}`` where possible
-    (see :mod:`convexforecast.core.decomposition`).
+    (see :mod:`convexforecast.core.canonical.decomposition`).
     """
 
     def __init__(self, depth: int = 2, activation: str = "relu", beta: float | str = 1e-3,
@@ -168,7 +168,8 @@ class ConvexNetRegressor(RegressorMixin, BaseEstimator):
                                  f"Got {np.unique(X[:, j]).size} in column {j}.")
         options = self._options()
         dictionaries = make_dictionaries(X, self.depth, self.activation, self.negative_slope,
-                                         self.max_switches) if self.solver != "cvxpy" else None
+                                         self.max_switches) if options["solver"] != "cvxpy" else None
+        state = self.__dict__.get("_warm_start_state") if self.warm_start else None
         result = None
         if self.beta == "cv":
             n_folds = min(self.cv, X.shape[0] - 1)
@@ -178,20 +179,23 @@ class ConvexNetRegressor(RegressorMixin, BaseEstimator):
             result = cross_validate_beta(X, y, n_folds=n_folds, n_betas=self.n_betas,
                                          min_ratio=self.beta_min_ratio,
                                          one_standard_error=self.one_standard_error,
-                                         warm_start=self._previous("cv"),
-                                         return_solutions=self.warm_start,
+                                         warm_start=state, return_solutions=self.warm_start,
                                          dictionaries=dictionaries, **options)
             self.cv_results_ = result.as_dict()
             self.beta_ = result.best_beta
         else:
             self.beta_ = float(self.beta)
             self.__dict__.pop("cv_results_", None)  # from an earlier fit with beta="cv"
-        final = self._previous("final")
-        fit, raw = fit_convex_network(
-            X, y, beta=self.beta_, dictionaries=dictionaries,
-            warm_start=None if final is None else final.start(dictionaries), **options)
-        self._warm = {"cv": result, "final": PortableSolution.from_solution(raw, dictionaries)} \
-            if self.warm_start else None
+        start = None
+        if state is not None and state.final is not None and dictionaries is not None:
+            start = state.final.start(dictionaries)
+        fit = fit_convex_network(X, y, beta=self.beta_, dictionaries=dictionaries,
+                                 warm_start=start, **options)
+        self._warm_start_state = WarmStart(
+            cv=None if result is None else result.solutions,
+            cv_shape=(0, 0) if result is None else result.fold_mse.shape,
+            final=PortableSolution.from_solution(fit.solution, dictionaries),
+        ) if self.warm_start else None
         self.fit_ = fit
         self.features_ = fit.features
         self.feature_inputs_ = fit.inputs
@@ -205,11 +209,6 @@ class ConvexNetRegressor(RegressorMixin, BaseEstimator):
         self.n_iter_ = fit.n_iter
         self.solver_ = fit.solver
         return self
-
-    def _previous(self, name: str):
-        """The previous fit's warm-start state ``name`` (with ``warm_start``), else None."""
-        warm = getattr(self, "_warm", None) if self.warm_start else None
-        return None if warm is None else warm[name]
 
     def predict(self, X) -> np.ndarray:
         """Network output at ``X`` (on or off the training points)."""

@@ -10,7 +10,7 @@ import pytest
 from sklearn.utils.estimator_checks import check_estimator
 
 from convexforecast import ConvexNetCV, ConvexNetRegressor
-from convexforecast.core.working_set import PortableSolution
+from convexforecast.core.solvers.warm_start import PortableSolution
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

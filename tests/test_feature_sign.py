@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 import scipy.linalg
 
-from convexforecast.core._feature_sign_kernel import (
+from convexforecast.core.solvers._feature_sign_kernel import (
     NEEDS_ROBUST_STEP,
     OPTIMAL,
     _append,
     _delete,
     feature_sign_steps,
 )
-from convexforecast.core.working_set import _feature_sign, _robust_step
+from convexforecast.core.solvers.feature_sign import _robust_step, feature_sign
 
 
 def _lasso_problem(seed: int, n: int = 60, p: int = 25, duplicate: bool = False):
@@ -80,7 +80,7 @@ def test_kernel_hands_dependent_columns_to_the_robust_step():
     z, status, n_steps = feature_sign_steps(G, q, beta, start, 1e-11 * beta, 10_000)
     assert (status, n_steps) == (NEEDS_ROBUST_STEP, 0)
     np.testing.assert_array_equal(z, start)
-    solved = _feature_sign(G, q, beta, start, max_steps=10_000)
+    solved = feature_sign(G, q, beta, start, max_steps=10_000)
     assert _kkt_violation(G, q, beta, solved) <= 1e-8 * beta
     reference = _python_only(G, q, beta, start)
 
@@ -100,7 +100,7 @@ def test_kernel_does_not_mutate_its_start():
 def test_search_ends_when_a_robust_step_gives_no_descent(monkeypatch):
     # A robust step that returns its start (a round-off-level "descent") used to be retried
     # until max_steps: thousands of eigendecompositions for nothing.
-    import convexforecast.core.working_set as working_set
+    import convexforecast.core.solvers.feature_sign as working_set
 
     G, q, beta = _lasso_problem(2, duplicate=True)
     start = np.zeros(len(q))
@@ -112,7 +112,7 @@ def test_search_ends_when_a_robust_step_gives_no_descent(monkeypatch):
         return z.copy()
 
     monkeypatch.setattr(working_set, "_robust_step", no_progress)
-    out = working_set._feature_sign(G, q, beta, start, max_steps=10_000)
+    out = working_set.feature_sign(G, q, beta, start, max_steps=10_000)
     assert len(calls) == 1
     np.testing.assert_array_equal(out, start)
 

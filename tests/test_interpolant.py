@@ -6,10 +6,20 @@ import numpy as np
 import pytest
 from sklearn.model_selection import TimeSeriesSplit
 
-from convexforecast.core.fit import fit_convex_network, make_dictionaries
-from convexforecast.core.interpolant import InterpolatedFit
+from convexforecast.core.canonical.interpolant import Interpolant
+from convexforecast.core.dictionaries import make_dictionaries
+from convexforecast.core.fit import fit_convex_network, solve_lasso
 from convexforecast.core.path import cross_validate_beta, lasso_path
-from convexforecast.core.working_set import beta_max
+from convexforecast.core.solvers.working_set import beta_max
+
+
+def _interpolant(X, y, beta, depth=3, dictionaries=None):
+    """The closed-form canonical function of the fast solution at ``beta``."""
+    dictionaries = dictionaries or make_dictionaries(X, depth, "relu", 0.01, None)
+    solution, used = solve_lasso(X, y, beta, depth=depth, activation="relu",
+                                 dictionaries=dictionaries)
+    assert solution.solver == "fast" and solution.relative_gap <= 1e-6
+    return Interpolant.from_solution(solution, used, y, depth)
 
 
 def _problem(seed: int, n: int, d: int, linear: bool = False, ties: bool = False):
@@ -27,12 +37,10 @@ def _problem(seed: int, n: int, d: int, linear: bool = False, ties: bool = False
 def test_interpolated_fit_predicts_the_canonical_network(depth, seed, ratio):
     X, y = _problem(seed, 60, 2, linear=seed % 2 == 0, ties=seed % 3 == 0)
     dictionaries = make_dictionaries(X, depth, "relu", 0.01, None)
-    options = dict(depth=depth, activation="relu", dictionaries=dictionaries, solver="fast",
-                   beta=ratio * beta_max(dictionaries, y))
-    network, _ = fit_convex_network(X, y, **options)
-    fast, raw = fit_convex_network(X, y, predict_only=True, **options)
-    assert isinstance(fast, InterpolatedFit) and raw is not None
-    assert fast.primal == raw.primal and fast.relative_gap <= 1e-6
+    beta = ratio * beta_max(dictionaries, y)
+    network = fit_convex_network(X, y, depth=depth, activation="relu", beta=beta,
+                                 dictionaries=dictionaries)
+    fast = _interpolant(X, y, beta, depth, dictionaries)
     # far outside the data on both sides, and between the data points
     Z = np.random.default_rng(seed).uniform(-6.0, 6.0, (400, 2))
     np.testing.assert_allclose(fast.predict(Z), network.predict(Z), rtol=0, atol=1e-10)
@@ -44,9 +52,7 @@ def test_spanning_piece_is_flat_left_of_the_data():
     # as a right ramp (flat below the smallest point), not as a line
     x = np.linspace(0.0, 1.0, 12)
     X, y = x[:, None], x.copy()
-    dictionaries = make_dictionaries(X, 3, "relu", 0.01, None)
-    fast, _ = fit_convex_network(X, y, depth=3, activation="relu", beta=1e-3, solver="fast",
-                                 dictionaries=dictionaries, predict_only=True)
+    fast = _interpolant(X, y, 1e-3)
     slope_inside = fast.right_slopes[0]
     assert slope_inside == pytest.approx(1.0, abs=0.01)
     assert fast.left_slopes[0] == 0.0
@@ -56,17 +62,19 @@ def test_spanning_piece_is_flat_left_of_the_data():
 
 
 @pytest.mark.parametrize("activation,depth", [("relu", 4), ("abs", 2)])
-def test_other_families_still_build_the_network(activation, depth):
+def test_other_families_are_scored_with_their_network(activation, depth):
     X, y = _problem(3, 30, 1)
-    fit, _ = fit_convex_network(X, y, depth=depth, activation=activation, beta=0.05,
-                                predict_only=True)
-    assert not isinstance(fit, InterpolatedFit)
-    assert len(fit.features) == fit.coef.shape[0]
+    options = dict(depth=depth, activation=activation, tol=1e-6, max_iter=500, solver="fast")
+    result = cross_validate_beta(X, y, n_folds=2, n_betas=3, min_ratio=0.1, **options)
+    train, test = list(TimeSeriesSplit(n_splits=2).split(X))[0]
+    networks = lasso_path(X[train], y[train], result.betas, **options)
+    mse = [np.mean((net.predict(X[test]) - y[test]) ** 2) for net in networks]
+    np.testing.assert_allclose(result.fold_mse[0], mse, rtol=1e-12)
 
 
 def test_cross_validation_scores_the_canonical_networks():
     X, y = _problem(5, 120, 3)
-    options = dict(depth=3, activation="relu", tol=1e-6, max_iter=500, solver="auto")
+    options = dict(depth=3, activation="relu", tol=1e-6, max_iter=500, solver="fast")
     result = cross_validate_beta(X, y, n_folds=3, n_betas=6, min_ratio=1e-2, **options)
     for f, (train, test) in enumerate(TimeSeriesSplit(n_splits=3).split(X)):
         networks = lasso_path(X[train], y[train], result.betas, **options)
@@ -79,8 +87,7 @@ def test_shared_interval_cache_gives_the_same_predictions():
     Z = np.random.default_rng(1).uniform(-4.0, 4.0, (300, 2))
     dictionaries = make_dictionaries(X, 3, "relu", 0.01, None)
     bmax = beta_max(dictionaries, y)
-    fits = [fit_convex_network(X, y, depth=3, activation="relu", beta=ratio * bmax,
-                               dictionaries=dictionaries, predict_only=True)[0]
+    fits = [_interpolant(X, y, ratio * bmax, dictionaries=dictionaries)
             for ratio in (0.3, 0.03, 0.01)]
     intervals: dict = {}
     for fit in fits:  # one cache along the path, as the cross-validation uses it
@@ -88,5 +95,5 @@ def test_shared_interval_cache_gives_the_same_predictions():
     assert set(intervals) == {0, 1}
     # a fit on other data (other knots) does not reuse the cached intervals
     X2, y2 = _problem(8, 50, 2)
-    other, _ = fit_convex_network(X2, y2, depth=3, activation="relu", beta=0.01, predict_only=True)
+    other = _interpolant(X2, y2, 0.01)
     np.testing.assert_array_equal(other.predict(Z, intervals), other.predict(Z))

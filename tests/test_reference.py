@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from convexforecast.core.dictionaries import build_dictionary
-from convexforecast.core.reference import min_norm_interpolation, solve_cvxpy
+from convexforecast.core.solvers.reference import min_norm_interpolation, solve_cvxpy
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

@@ -7,13 +7,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from convexforecast.core.decomposition import decompose, secant_slopes
-from convexforecast.core.dictionaries import build_dictionary
-from convexforecast.core.fit import fit_convex_network, make_dictionaries
-from convexforecast.core.implicit import CappedRampStack, FormulaDictionary, PairDictionary
-from convexforecast.core.working_set import (
+from convexforecast.core.canonical.decomposition import decompose, secant_slopes
+from convexforecast.core.dictionaries import FormulaDictionary, PairDictionary, build_dictionary, make_dictionaries
+from convexforecast.core.fit import fit_convex_network
+from convexforecast.core.solvers.column_stack import CappedRampStack
+from convexforecast.core.solvers.lasso import LassoSolution
+from convexforecast.core.solvers.working_set import (
     WorkingSet,
-    WorkingSetSolution,
     _locate,
     beta_max,
     price_all,
@@ -34,8 +34,8 @@ def _both(X, y, ratio, **family):
     dicts = make_dictionaries(X, family["depth"], family.get("activation", "relu"), 0.01,
                               family.get("max_switches"))
     beta = ratio * beta_max(dicts, y)
-    fast, _ = fit_convex_network(X, y, beta=beta, solver="fast", **family)
-    ref, _ = fit_convex_network(X, y, beta=beta, solver="cvxpy", **family)
+    fast = fit_convex_network(X, y, beta=beta, solver="fast", **family)
+    ref = fit_convex_network(X, y, beta=beta, solver="cvxpy", **family)
     return fast, ref
 
 
@@ -192,8 +192,8 @@ def test_working_set_starts_from_a_solution_reusing_its_columns():
     ws.update(np.zeros(0, dtype=bool), np.array([0, 0, 1]), np.array([3, 7, 5]), dicts,
               new_coef=np.array([1.0, 2.0, 0.0]))
     gram_before = ws.gram[:2, :2].copy()
-    start = WorkingSetSolution(np.array([1, 0]), np.array([9, 7]), np.array([-1.0, 4.0]),
-                               0.0, np.inf, -np.inf, np.inf, 0, False)
+    start = LassoSolution(np.array([-1.0, 4.0]), 0.0, 0.1, np.inf, -np.inf, 0, "warm start",
+                          inputs=np.array([1, 0]), keys=np.array([9, 7]), converged=False)
     ws.start_from(start, dicts)
     coef = dict(zip(zip(ws.inputs.tolist(), ws.keys.tolist(), strict=True), ws.coef.tolist(),
                     strict=True))
@@ -327,8 +327,8 @@ def test_warm_start_path_matches_cold_start():
 
 def test_fast_solver_is_bitwise_deterministic():
     X, y = _problem(2, 60, 3)
-    a, _ = fit_convex_network(X, y, beta=0.05, depth=3, activation="relu")
-    b, _ = fit_convex_network(X, y, beta=0.05, depth=3, activation="relu")
+    a = fit_convex_network(X, y, beta=0.05, depth=3, activation="relu")
+    b = fit_convex_network(X, y, beta=0.05, depth=3, activation="relu")
     assert a.primal == b.primal and a.intercept == b.intercept
     np.testing.assert_array_equal(a.coef, b.coef)
     assert a.features == b.features
@@ -337,7 +337,7 @@ def test_fast_solver_is_bitwise_deterministic():
 def test_beta_above_beta_max_gives_empty_network():
     X, y = _problem(4, 30, 2)
     dicts = make_dictionaries(X, 3, "relu", 0.01, None)
-    fit, _ = fit_convex_network(X, y, beta=1.01 * beta_max(dicts, y), depth=3, activation="relu")
+    fit = fit_convex_network(X, y, beta=1.01 * beta_max(dicts, y), depth=3, activation="relu")
     assert fit.coef.size == 0
     assert fit.primal == pytest.approx(0.5 * np.sum((y - y.mean()) ** 2))
 
@@ -345,7 +345,7 @@ def test_beta_above_beta_max_gives_empty_network():
 def test_single_threaded_blas_holds_for_nested_calls():
     from threadpoolctl import threadpool_info
 
-    from convexforecast.core.fit import single_threaded_blas
+    from convexforecast.core._threads import single_threaded_blas
 
     def blas_threads():
         return max(info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas")

@@ -84,21 +84,9 @@ class Feature:
         return len(self.kinks)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        """Evaluate the feature at the points ``x`` (any shape)."""
+        """Evaluate the feature at the points ``x`` (any shape), with :class:`FeatureTable`."""
         x = np.asarray(x, dtype=np.float64)
-        k = self.kinks
-        if self.kind == "ramp":
-            t = self.direction * (x - k[0])
-            return np.maximum(t, self.negative_slope * t)
-        if self.kind == "capped_ramp":
-            return np.clip(x - k[0], 0.0, k[1] - k[0])
-        if self.kind == "abs":
-            return np.abs(x - k[0])
-        if self.kind == "folded_abs":
-            return np.abs(np.abs(x - k[1]) - (k[1] - k[0]))
-        flips = np.searchsorted(np.asarray(k), x, side="right") % 2
-        rising = np.where(flips == 1, 1.0, 0.0) if self.direction > 0 else np.where(flips == 1, 0.0, 1.0)
-        return 2.0 * rising - 1.0 if self.activation == "sign" else rising
+        return FeatureTable.from_features([self]).evaluate(x.reshape(-1))[:, 0].reshape(x.shape)
 
     def chain(self) -> tuple[list[tuple[float, float]], float, float]:
         """Realise the feature as a unit-weight chain.
@@ -163,3 +151,97 @@ class Feature:
             sources=tuple(None if s is None else (s[0], s[1]) for s in d["sources"]),
         )
 
+
+
+_RAMP, _CAPPED, _ABS, _FOLDED, _STEP = range(len(KINDS))
+#: Kind codes in the order their groups are summed (alphabetical by kind name).
+GROUP_ORDER = tuple(KINDS.index(kind) for kind in sorted(KINDS))
+_CHUNK_ENTRIES = 4_000_000  # entries per evaluation block (bounds temporary memory)
+
+
+@dataclass(frozen=True)
+class FeatureTable:
+    """Many features as parallel arrays, evaluated in one vectorised pass per kind.
+
+    This is the one evaluator of dictionary features: :meth:`Feature.__call__`, the explicit
+    dictionaries (:mod:`convexforecast.core.dictionaries`) and additive networks
+    (:class:`~convexforecast.core.additive.AdditiveFunction`) all evaluate through it.
+
+    Attributes
+    ----------
+    kind : ndarray of shape (P,)
+        Index into :data:`KINDS`.
+    kinks : ndarray of shape (P, K)
+        Breakpoints in ascending order, padded with ``+inf``.
+    direction : ndarray of shape (P,)
+        ``+1`` or ``-1`` (see :class:`Feature`).
+    slope : ndarray of shape (P,)
+        Leaky-ReLU slope of ramps (0 for ReLU).
+    sign : ndarray of shape (P,)
+        Whether a step feature takes the values ±1 (sign) rather than 0/1 (threshold).
+    """
+
+    kind: np.ndarray
+    kinks: np.ndarray
+    direction: np.ndarray
+    slope: np.ndarray
+    sign: np.ndarray
+
+    @classmethod
+    def from_features(cls, features: list[Feature]) -> FeatureTable:
+        width = max((f.n_kinks for f in features), default=1)
+        kinks = np.full((len(features), max(width, 1)), np.inf)
+        for i, f in enumerate(features):
+            kinks[i, :f.n_kinks] = f.kinks
+        return cls(kind=np.array([KINDS.index(f.kind) for f in features], dtype=np.int64),
+                   kinks=kinks,
+                   direction=np.array([f.direction for f in features], dtype=np.int64),
+                   slope=np.array([f.negative_slope for f in features], dtype=np.float64),
+                   sign=np.array([f.activation == "sign" for f in features], dtype=bool))
+
+    @property
+    def size(self) -> int:
+        return int(self.kind.shape[0])
+
+    def groups(self) -> list[tuple[int, np.ndarray]]:
+        """``(kind code, column indices)`` per kind present, in :data:`GROUP_ORDER`."""
+        return [(code, np.flatnonzero(self.kind == code)) for code in GROUP_ORDER
+                if np.any(self.kind == code)]
+
+    def evaluate_group(self, code: int, columns: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """Values of the features ``columns`` (all of kind ``code``) at ``x``.
+
+        ``x`` is of shape (m, 1) (the same points for every feature) or (m, len(columns))
+        (column ``k`` holds the points of feature ``columns[k]``); the result is (m, len(columns)).
+        """
+        k0 = self.kinks[columns, 0][None, :]
+        if code == _RAMP:
+            t = self.direction[columns][None, :] * (x - k0)
+            return np.maximum(t, self.slope[columns][None, :] * t)
+        if code == _CAPPED:
+            return np.clip(x - k0, 0.0, self.kinks[columns, 1][None, :] - k0)
+        if code == _ABS:
+            return np.abs(x - k0)
+        if code == _FOLDED:
+            k1 = self.kinks[columns, 1][None, :]
+            return np.abs(np.abs(x - k1) - (k1 - k0))
+        flips = np.sum(x[:, :, None] >= self.kinks[columns][None, :, :], axis=2) % 2
+        up = self.direction[columns][None, :] > 0
+        rising = np.where(flips == 1, np.where(up, 1.0, 0.0), np.where(up, 0.0, 1.0))
+        # C order, like the other kinds: the products with coefficients then sum identically
+        return np.ascontiguousarray(np.where(self.sign[columns][None, :], 2.0 * rising - 1.0,
+                                             rising))
+
+    def evaluate(self, x: np.ndarray) -> np.ndarray:
+        """Every feature at the points ``x`` of shape (m,); the result is (m, P).
+
+        Evaluated in blocks of columns, so temporary memory stays bounded.
+        """
+        out = np.empty((x.shape[0], self.size))
+        xc = x[:, None]
+        block = max(1, _CHUNK_ENTRIES // max(1, x.shape[0] * self.kinks.shape[1]))
+        for code, columns in self.groups():
+            for start in range(0, columns.shape[0], block):
+                part = columns[start:start + block]
+                out[:, part] = self.evaluate_group(code, part, xc)
+        return out

@@ -20,18 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from convexforecast.core.activations import activate
 from convexforecast.core.features import Feature
-
-
-def activate(activation: str, t: np.ndarray, negative_slope: float = 0.0) -> np.ndarray:
-    """Apply a positively homogeneous activation elementwise."""
-    if activation == "relu":
-        return np.maximum(t, 0.0)
-    if activation == "leaky_relu":
-        return np.maximum(t, negative_slope * t)
-    if activation == "abs":
-        return np.abs(t)
-    raise ValueError(f"`activation` must be 'relu', 'leaky_relu' or 'abs'. Got {activation!r}.")
 
 
 @dataclass

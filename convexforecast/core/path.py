@@ -6,12 +6,12 @@ forward-chaining time-series splits (scikit-learn's ``TimeSeriesSplit``: every v
 block comes after its training block, never shuffled); each fold builds its own
 dictionaries from its training rows only. Every point is scored with the canonical
 network of its solution, the function the final model would use; for ReLU depth ≤ 3 that
-function is evaluated in closed form (:class:`~convexforecast.core.interpolant.InterpolatedFit`)
+function is evaluated in closed form (:class:`~convexforecast.core.canonical.interpolant.Interpolant`)
 instead of being built as a network.
 
 A cross-validation can also start from a previous one (``warm_start``, e.g. the last refit
 of a growing window): point (fold, β) then starts from the previous (fold, β) solution,
-carried over by training row (:class:`~convexforecast.core.working_set.PortableSolution`).
+carried over by training row (:class:`~convexforecast.core.solvers.warm_start.PortableSolution`).
 Every point is still solved to the same certified tolerance, so only the round-off and the
 time change.
 """
@@ -23,15 +23,16 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.model_selection import TimeSeriesSplit
 
-from convexforecast.core.fit import (
-    ConvexFit,
-    fit_convex_network,
-    make_dictionaries,
-    single_threaded_blas,
-)
-from convexforecast.core.implicit import LagDictionary
-from convexforecast.core.interpolant import InterpolatedFit
-from convexforecast.core.working_set import PortableSolution, WorkingSet, beta_max
+from convexforecast.core._threads import single_threaded_blas
+from convexforecast.core.canonical.convex_fit import ConvexFit, canonicalize
+from convexforecast.core.canonical.interpolant import Interpolant
+from convexforecast.core.dictionaries.factory import make_dictionaries
+from convexforecast.core.dictionaries.implicit import ImplicitDictionary
+from convexforecast.core.fit import solve_lasso
+from convexforecast.core.solvers.warm_start import PortableSolution, WarmStart
+from convexforecast.core.solvers.working_set import WorkingSet, beta_max
+
+__all__ = ["CVResult", "beta_grid", "cross_validate_beta", "lasso_path"]
 
 
 def beta_grid(beta_maximum: float, n_betas: int, min_ratio: float) -> np.ndarray:
@@ -41,28 +42,34 @@ def beta_grid(beta_maximum: float, n_betas: int, min_ratio: float) -> np.ndarray
 
 def _solve_path(X: np.ndarray, y: np.ndarray, betas: np.ndarray,
                 starts: list[PortableSolution | None] | None, options: dict,
-                portable: bool = False, predict_only: bool = False,
-                ) -> tuple[list[ConvexFit | InterpolatedFit], list[PortableSolution | None]]:
+                portable: bool = False, score: bool = False,
+                ) -> tuple[list[ConvexFit | Interpolant], list[PortableSolution | None]]:
     """Fits along ``betas`` and (with ``portable``) their portable forms; point b starts from
-    ``starts[b]`` if given, else from point b − 1 (``predict_only``: see
-    :func:`~convexforecast.core.fit.fit_convex_network`)."""
-    dictionaries = make_dictionaries(X, options["depth"], options["activation"],
-                                     options.get("negative_slope", 0.01),
+    ``starts[b]`` if given, else from point b − 1. With ``score``, ReLU points of depth ≤ 3
+    solved by the fast route are returned as their closed-form :class:`Interpolant` (enough
+    to score them) instead of building their networks."""
+    depth, activation = options["depth"], options["activation"]
+    dictionaries = make_dictionaries(X, depth, activation, options.get("negative_slope", 0.01),
                                      options.get("max_switches"))
-    bmax = beta_max(dictionaries, y) if options.get("solver", "auto") != "cvxpy" else None
+    bmax = beta_max(dictionaries, y) if options.get("solver", "fast") != "cvxpy" else None
     fits, portables = [], []
     workspace = WorkingSet(y.shape[0])  # columns and Gram matrix carried along the path
     stack = workspace.stack_for(dictionaries)
     for b, beta in enumerate(betas):
-        start = None
+        start = None  # the workspace holds point b − 1's solution
         if starts is not None and starts[b] is not None:
             start = starts[b].start(dictionaries, stack)
-        fit, raw = fit_convex_network(X, y, beta=float(beta), dictionaries=dictionaries,
-                                      warm_start=start, beta_maximum=bmax,
-                                      predict_only=predict_only, workspace=workspace, **options)
-        fits.append(fit)
+        solution, used = solve_lasso(X, y, float(beta), dictionaries=dictionaries,
+                                     warm_start=start, beta_maximum=bmax, workspace=workspace,
+                                     **options)
+        fast = solution.solver == "fast"
+        if score and fast and activation == "relu" and depth <= 3:
+            fits.append(Interpolant.from_solution(solution, used, y, depth))
+        else:
+            fits.append(canonicalize(X, y, solution, used, depth, activation))
         if portable:
-            portables.append(PortableSolution.from_solution(raw, dictionaries, stack))
+            portables.append(PortableSolution.from_solution(solution if fast else None,
+                                                            dictionaries, stack))
     return fits, portables
 
 
@@ -107,16 +114,17 @@ class CVResult:
 @single_threaded_blas
 def cross_validate_beta(X: np.ndarray, y: np.ndarray, *, n_folds: int = 5, n_betas: int = 20,
                         min_ratio: float = 1e-3, one_standard_error: bool = False,
-                        warm_start: CVResult | None = None, return_solutions: bool = False,
-                        dictionaries: list[LagDictionary] | None = None,
+                        warm_start: WarmStart | None = None, return_solutions: bool = False,
+                        dictionaries: list[ImplicitDictionary] | None = None,
                         **options) -> CVResult:
     """Choose β by forward-chaining cross-validation over a warm-started path.
 
     The grid is built from the β_max of the *full* training data passed in; each fold's
-    path is fitted on that fold's training rows only. ``warm_start``: a previous result on
-    a shorter window of the same series, computed with ``return_solutions=True``, whose
-    (fold, β) solutions start this one's. ``dictionaries``: those of the full ``X``, if the
-    caller has them already (they set the β grid).
+    path is fitted on that fold's training rows only. ``warm_start``: the state a previous
+    fit on a shorter window of the same series left (its cross-validation computed with
+    ``return_solutions=True``), whose (fold, β) solutions start this one's when the grid has
+    the same shape. ``dictionaries``: those of the full ``X``, if the caller has them already
+    (they set the β grid).
     """
     dictionaries = dictionaries or make_dictionaries(X, options["depth"], options["activation"],
                                                      options.get("negative_slope", 0.01),
@@ -125,18 +133,18 @@ def cross_validate_beta(X: np.ndarray, y: np.ndarray, *, n_folds: int = 5, n_bet
     splitter = TimeSeriesSplit(n_splits=n_folds)
     fold_mse = np.empty((n_folds, n_betas))
     previous = None
-    if warm_start is not None and warm_start.solutions is not None \
-            and warm_start.fold_mse.shape == fold_mse.shape:
-        previous = warm_start.solutions
+    if warm_start is not None and warm_start.cv is not None \
+            and warm_start.cv_shape == fold_mse.shape:
+        previous = warm_start.cv
     solutions = []
     for f, (train, test) in enumerate(splitter.split(X)):
         fits, portables = _solve_path(X[train], y[train], betas,
                                       None if previous is None else previous[f], options,
-                                      return_solutions, predict_only=True)
+                                      return_solutions, score=True)
         solutions.append(portables)
         X_test, intervals = X[test], {}  # the fits of one fold share their knots
         for b, fit in enumerate(fits):
-            pred = fit.predict(X_test, intervals) if isinstance(fit, InterpolatedFit) \
+            pred = fit.predict(X_test, intervals) if isinstance(fit, Interpolant) \
                 else fit.predict(X_test)
             err = pred - y[test]
             fold_mse[f, b] = float(err @ err) / len(test)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from convexforecast.core.network import Chain, ChainNetwork, StepChain
+from convexforecast.core.activations import HOMOGENEOUS, activate_torch
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import torch
@@ -57,7 +57,7 @@ def import_torch(purpose: str):
     return torch
 
 
-def network_to_torch(net: ChainNetwork) -> torch.nn.Module:
+def network_to_torch(net: Any) -> torch.nn.Module:
     """Convert a chain network to a float64 ``torch.nn.Module`` computing the same function.
 
     Parameters
@@ -85,7 +85,7 @@ def network_to_torch(net: ChainNetwork) -> torch.nn.Module:
         If a step unit's feature is not of kind ``"step"``.
     """
     import_torch("network_to_torch")
-    if not isinstance(net, ChainNetwork):
+    if not all(hasattr(net, name) for name in ("chains", "output_bias", "depth", "beta")):
         raise TypeError(f"`net` must be a ChainNetwork. Got {type(net).__name__}.")
     return _classes()["ChainNetworkModule"](net)
 
@@ -98,7 +98,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _chain_group_key(chain: Chain) -> tuple[str, float, int]:
+def _chain_group_key(chain: Any) -> tuple[str, float, int]:
     slope = float(chain.negative_slope) if chain.activation == "leaky_relu" else 0.0
     return chain.activation, slope, len(np.atleast_1d(chain.weights))
 
@@ -131,13 +131,13 @@ def _classes() -> dict[str, type]:
             weights: np.ndarray,
             biases: np.ndarray,
             output_weights: np.ndarray,
+            chain_type: type,
         ) -> None:
             super().__init__()
-            if activation not in ("relu", "leaky_relu", "abs"):
-                raise ValueError(
-                    "`activation` must be 'relu', 'leaky_relu' or 'abs'. "
-                    f"Got {activation!r}."
-                )
+            self.chain_type = chain_type  # the numpy Chain class (see chains())
+            if activation not in HOMOGENEOUS:
+                raise ValueError(f"`activation` must be one of {list(HOMOGENEOUS)}. "
+                                 f"Got {activation!r}.")
             self.activation = activation
             self.negative_slope = float(negative_slope)
             self.register_buffer("input_index", torch.as_tensor(input_index, dtype=torch.long))
@@ -146,11 +146,7 @@ def _classes() -> dict[str, type]:
             self.output_weights = nn.Parameter(torch.tensor(output_weights, dtype=float64))
 
         def activate(self, t: torch.Tensor) -> torch.Tensor:
-            if self.activation == "relu":
-                return torch.clamp_min(t, 0.0)
-            if self.activation == "leaky_relu":
-                return torch.maximum(t, self.negative_slope * t)
-            return torch.abs(t)
+            return activate_torch(self.activation, t, self.negative_slope)
 
         def hidden(self, X: torch.Tensor) -> torch.Tensor:
             """Last hidden activations, shape (n, n_chains), for a 2-D float64 ``X``."""
@@ -168,23 +164,24 @@ def _classes() -> dict[str, type]:
                 self.weights.abs().pow(depth).sum() + self.output_weights.abs().pow(depth).sum()
             ) / depth
 
-        def chains(self) -> list[Chain]:
+        def chains(self) -> list:
             """The group's chains as numpy :class:`Chain` objects (copies)."""
             idx = self.input_index.cpu().numpy()
             weights = self.weights.detach().cpu().numpy().copy()
             biases = self.biases.detach().cpu().numpy().copy()
             alphas = self.output_weights.detach().cpu().numpy()
             return [
-                Chain(int(idx[i]), self.activation, weights[i], biases[i], float(alphas[i]),
-                      self.negative_slope)
+                self.chain_type(int(idx[i]), self.activation, weights[i], biases[i],
+                                float(alphas[i]), self.negative_slope)
                 for i in range(len(idx))
             ]
 
     class StepGroup(nn.Module):
         """Sign/threshold units ``alpha * amplitude * step(x)`` (step functions are fixed)."""
 
-        def __init__(self, step_chains: list[StepChain]) -> None:
+        def __init__(self, step_chains: list) -> None:
             super().__init__()
+            self.step_type = type(step_chains[0])  # the numpy StepChain class (see chains())
             features = [unit.feature for unit in step_chains]
             for feat in features:
                 if feat.kind != "step":
@@ -230,13 +227,13 @@ def _classes() -> dict[str, type]:
             """``(1/2)(Σ amplitude² + Σ α²)`` (multiply by β)."""
             return 0.5 * (self.amplitudes.square().sum() + self.output_weights.square().sum())
 
-        def chains(self) -> list[StepChain]:
+        def chains(self) -> list:
             """The group's units as numpy :class:`StepChain` objects."""
             idx = self.input_index.cpu().numpy()
             amps = self.amplitudes.detach().cpu().numpy()
             alphas = self.output_weights.detach().cpu().numpy()
             return [
-                StepChain(int(idx[i]), self.features[i], float(amps[i]), float(alphas[i]))
+                self.step_type(int(idx[i]), self.features[i], float(amps[i]), float(alphas[i]))
                 for i in range(len(idx))
             ]
 
@@ -255,17 +252,18 @@ def _classes() -> dict[str, type]:
             Regularisation strength.
         """
 
-        def __init__(self, net: ChainNetwork) -> None:
+        def __init__(self, net: Any) -> None:
             super().__init__()
+            self.network_type = type(net)  # rebuilt by to_network()
             self.depth = int(net.depth)
             self.beta = float(net.beta)
             self.output_bias = nn.Parameter(torch.tensor(float(net.output_bias), dtype=float64))
             chain_members: dict[tuple[str, float, int], list[int]] = {}
             step_members: list[int] = []
-            for position, unit in enumerate(net.chains):
-                if isinstance(unit, Chain):
+            for position, unit in enumerate(net.chains):  # Chain or StepChain (duck-typed)
+                if hasattr(unit, "weights") and hasattr(unit, "biases"):
                     chain_members.setdefault(_chain_group_key(unit), []).append(position)
-                elif isinstance(unit, StepChain):
+                elif hasattr(unit, "feature") and hasattr(unit, "amplitude"):
                     step_members.append(position)
                 else:
                     raise TypeError(
@@ -284,6 +282,7 @@ def _classes() -> dict[str, type]:
                         np.array([np.atleast_1d(u.weights) for u in units]).reshape(-1, n_hidden),
                         np.array([np.atleast_1d(u.biases) for u in units]).reshape(-1, n_hidden),
                         np.array([u.output_weight for u in units], dtype=np.float64),
+                        type(units[0]),
                     )
                 )
                 order.extend(members)
@@ -314,13 +313,14 @@ def _classes() -> dict[str, type]:
             resid = self(X) - torch.as_tensor(y, dtype=float64)
             return 0.5 * resid.square().sum() + self.penalty()
 
-        def to_network(self) -> ChainNetwork:
+        def to_network(self) -> Any:
             """The current parameters as a new :class:`ChainNetwork` (original unit order)."""
             units: list = [None] * len(self._network_order)
             flat = [unit for group in self.groups for unit in group.chains()]
             for position, unit in zip(self._network_order, flat, strict=True):
                 units[position] = unit
-            return ChainNetwork(units, float(self.output_bias.detach()), self.depth, self.beta)
+            return self.network_type(units, float(self.output_bias.detach()), self.depth,
+                                     self.beta)
 
     module_name = __name__
     classes = {"ChainNetworkModule": ChainNetworkModule, "ChainGroup": ChainGroup,

@@ -15,207 +15,17 @@ The full dictionary is never materialised: peak memory is O(n·|W|) plus O(N) pe
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
-import scipy.linalg
 from numba import njit
 from sklearn.exceptions import ConvergenceWarning
 
-from convexforecast.core._feature_sign_kernel import NEEDS_ROBUST_STEP, feature_sign_steps
-from convexforecast.core.implicit import CappedRampStack, LagDictionary
-from convexforecast.core.lasso import CertifiedMixin, dual_objective
+from convexforecast.core.dictionaries.implicit import ImplicitDictionary
+from convexforecast.core.solvers.column_stack import CappedRampStack
+from convexforecast.core.solvers.feature_sign import feature_sign
+from convexforecast.core.solvers.lasso import LassoSolution, dual_objective
 
-
-@dataclass
-class WorkingSetSolution(CertifiedMixin):
-    """Solution over implicit dictionaries: ``coef[i]`` multiplies column ``keys[i]`` of input ``inputs[i]``."""
-
-    inputs: np.ndarray
-    keys: np.ndarray
-    coef: np.ndarray
-    intercept: float
-    primal: float
-    dual: float
-    max_correlation: float
-    n_iter: int
-    converged: bool = True
-
-
-@dataclass
-class PortableSolution:
-    """A working-set solution in data-independent form, to warm-start a fit on other data.
-
-    ``rows[i]`` locates the kinks of column i by the training rows where they occur
-    (:meth:`~convexforecast.core.implicit.CappedRampStack.key_rows`), so a refit on a longer
-    window of the same series can start from it.
-    """
-
-    inputs: np.ndarray
-    rows: np.ndarray
-    coef: np.ndarray
-
-    @classmethod
-    def from_solution(cls, solution: WorkingSetSolution | None,
-                      dictionaries: list[LagDictionary],
-                      stack: CappedRampStack | None = None) -> PortableSolution | None:
-        """The portable form, or None without a solution or for dictionaries other than
-        capped ramps (``stack``: the dictionaries' :class:`CappedRampStack`, if built already)."""
-        if solution is None:
-            return None
-        stack = CappedRampStack.of(dictionaries) if stack is None else stack
-        if stack is None:
-            return None
-        return cls(solution.inputs.copy(), stack.key_rows(solution.inputs, solution.keys),
-                   solution.coef.copy())
-
-    def start(self, dictionaries: list[LagDictionary],
-              stack: CappedRampStack | None = None) -> WorkingSetSolution:
-        """A warm start on ``dictionaries``: the columns that exist there (duplicates summed;
-        none for another dictionary family; ``stack`` as in :meth:`from_solution`)."""
-        stack = CappedRampStack.of(dictionaries) if stack is None else stack
-        if stack is None:
-            keys = np.zeros(self.inputs.shape[0], dtype=np.int64)
-            valid = np.zeros(self.inputs.shape[0], dtype=bool)
-        else:
-            keys, valid = stack.keys_from_rows(self.inputs, self.rows)
-        codes, first, inverse = np.unique(_codes(self.inputs[valid], keys[valid]),
-                                          return_index=True, return_inverse=True)
-        coef = np.bincount(inverse, weights=self.coef[valid], minlength=codes.shape[0])
-        return WorkingSetSolution(self.inputs[valid][first], keys[valid][first], coef, 0.0,
-                                  np.inf, -np.inf, np.inf, 0, False)
-
-
-def _lasso_value(points: np.ndarray, G: np.ndarray, q: np.ndarray, beta: float) -> np.ndarray:
-    """``½ zᵀGz − qᵀz + β‖z‖₁`` for each row z of ``points``."""
-    return 0.5 * np.einsum("ij,jk,ik->i", points, G, points) - points @ q \
-        + beta * np.abs(points).sum(axis=1)
-
-
-def _first_zero_crossing(start: np.ndarray, direction: np.ndarray,
-                         t_max: float) -> tuple[np.ndarray, float]:
-    """Points of ``start + t·direction`` where a coordinate changes sign, 0 < t < t_max."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = -start / direction
-    ok = (t > 0) & (t < t_max) & np.isfinite(t)
-    return np.flatnonzero(ok), t
-
-
-def _step_candidates(G_a: np.ndarray, q_a: np.ndarray, beta: float, theta_a: np.ndarray,
-                     start: np.ndarray, robust: bool) -> np.ndarray | None:
-    """Candidate points of one feature-sign step (rows), or None if there is no step.
-
-    The fast variant solves the sign-restricted normal equations by Cholesky; the robust one
-    uses an eigendecomposition, so that exactly singular active sets (``C_ab + C_bc = C_ac``)
-    follow the null direction that lowers ``β θᵀz`` up to the first sign change.
-    """
-    rhs = q_a - beta * theta_a
-    if not robust:
-        try:
-            factor = scipy.linalg.cho_factor(G_a, check_finite=False)
-        except np.linalg.LinAlgError:
-            return None
-        diag = np.abs(np.diag(factor[0]))
-        if diag.min() ** 2 <= 1e-12 * diag.max() ** 2:
-            return None
-        target = scipy.linalg.cho_solve(factor, rhs, check_finite=False)
-    else:
-        eigval, eigvec = np.linalg.eigh(G_a)
-        null = eigval <= 1e-12 * max(eigval[-1], 0.0)
-        descent = -(eigvec[:, null] @ (eigvec[:, null].T @ theta_a)) if null.any() else None
-        if descent is not None and np.linalg.norm(descent) > 1e-8:
-            crossing, t = _first_zero_crossing(start, descent, np.inf)
-            if not crossing.size:
-                return None
-            j = crossing[np.argmin(t[crossing])]
-            cand = start + t[j] * descent
-            cand[j] = 0.0
-            return cand[None, :]
-        inv = np.where(null, 0.0, 1.0 / np.where(null, 1.0, eigval))
-        target = eigvec @ (inv * (eigvec.T @ rhs))
-    step = target - start
-    crossing, t = _first_zero_crossing(start, step, 1.0)
-    cands = np.vstack([start + t[crossing, None] * step, target])
-    cands[np.arange(crossing.size), crossing] = 0.0
-    return cands
-
-
-def _robust_step(G: np.ndarray, q: np.ndarray, beta: float, z: np.ndarray,
-                 kkt_tol: float) -> np.ndarray | None:
-    """One feature-sign step by refactorisation: a better ``z``, or None (optimal / no descent).
-
-    Tries Cholesky, then an eigendecomposition (see :func:`_step_candidates`), and takes the
-    best point of the segment among its sign changes.
-    """
-    grad = G @ z - q
-    active = z != 0.0
-    theta = np.sign(z)
-    if not (active & (np.abs(grad + beta * theta) > kkt_tol)).any():
-        free_grad = np.where(active, 0.0, np.abs(grad))
-        i = int(np.argmax(free_grad)) if free_grad.size else 0
-        if free_grad.size == 0 or free_grad[i] <= beta + kkt_tol:
-            return None
-        theta[i] = -np.sign(grad[i])
-        active[i] = True
-    idx = np.flatnonzero(active)
-    G_a, q_a, theta_a, start = G[np.ix_(idx, idx)], q[idx], theta[idx], z[idx]
-    current = _lasso_value(start[None, :], G_a, q_a, beta)[0]
-    for robust in (False, True):
-        cands = _step_candidates(G_a, q_a, beta, theta_a, start, robust)
-        if cands is None:
-            continue
-        values = _lasso_value(cands, G_a, q_a, beta)
-        best = int(np.argmin(values))
-        # exact arithmetic guarantees descent; allow for round-off in the comparison
-        if values[best] <= current + 1e-13 * abs(current):
-            out = z.copy()
-            out[idx] = cands[best]
-            return out
-    return None
-
-
-SMALL_ACTIVE_SET = 16
-
-
-def _start_factor(G: np.ndarray, z: np.ndarray) -> np.ndarray | None:
-    """LAPACK Cholesky factor of ``G`` on the non-zeros of ``z`` (None for small active sets,
-    or if not positive definite: the kernel then finds the dependent column itself)."""
-    active = np.flatnonzero(z)
-    if active.size < SMALL_ACTIVE_SET:  # column-by-column appends cost less than the call
-        return None
-    try:
-        return scipy.linalg.cholesky(G[np.ix_(active, active)], lower=True, check_finite=False)
-    except np.linalg.LinAlgError:
-        return None
-
-
-def _feature_sign(G: np.ndarray, q: np.ndarray, beta: float, z: np.ndarray,
-                  max_steps: int) -> np.ndarray:
-    """Exactly minimise ``½ zᵀGz − qᵀz + β‖z‖₁`` by feature-sign search from ``z``.
-
-    Well-conditioned steps run compiled with an incrementally updated Cholesky factor
-    (:func:`~convexforecast.core._feature_sign_kernel.feature_sign_steps`); a step whose
-    entering column is numerically dependent on the active ones, or which gives no descent
-    that way, is taken by :func:`_robust_step`. Stops when the KKT conditions hold, when no
-    descent is left in floating point, or after ``max_steps`` steps.
-    """
-    kkt_tol = 1e-11 * max(beta, float(np.abs(q).max(initial=0.0)))
-    G = np.ascontiguousarray(G)
-    steps = 0
-    while steps < max_steps:
-        z, status, used = feature_sign_steps(G, q, beta, z, kkt_tol, max_steps - steps,
-                                             _start_factor(G, z))
-        steps += used + 1
-        if status != NEEDS_ROBUST_STEP:
-            return z
-        new_z = _robust_step(G, q, beta, z, kkt_tol)
-        if new_z is None:
-            return z
-        before, after = _lasso_value(np.vstack([z, new_z]), G, q, beta)
-        if after >= before - 1e-15 * abs(before):
-            return new_z if after <= before else z  # no descent left beyond round-off
-        z = new_z
-    return z
+__all__ = ["WorkingSet", "beta_max", "codes", "price_all", "solve_working_set"]
 
 
 class WorkingSet:
@@ -245,7 +55,7 @@ class WorkingSet:
 
     def codes(self) -> np.ndarray:
         """One integer per column, ``input · 2⁴⁰ + key`` (see :func:`_codes`)."""
-        return _codes(self.inputs, self.keys)
+        return codes(self.inputs, self.keys)
 
     def _reserve(self, size: int) -> None:
         capacity = self._gram.shape[0]
@@ -259,24 +69,24 @@ class WorkingSet:
         gram[:old, :old] = self._gram[:old, :old]
         self._cols, self._gram = cols, gram
 
-    def start_from(self, start: WorkingSetSolution, dictionaries: list[LagDictionary]) -> None:
+    def start_from(self, start: LassoSolution, dictionaries: list[ImplicitDictionary]) -> None:
         """Keep the columns of the current solution, set the coefficients to ``start``'s and
         append its columns not present yet (so the set stays bounded along a path)."""
         self.retain(self.coef != 0.0)
-        found, at = _locate(_codes(start.inputs, start.keys), self.codes())
+        found, at = _locate(codes(start.inputs, start.keys), self.codes())
         self.coef = np.zeros(self.keys.shape[0])
         self.coef[at[found]] = start.coef[found]
         if not found.all():
             self.append(start.inputs[~found], start.keys[~found], dictionaries,
                         start.coef[~found])
 
-    def stack_for(self, dictionaries: list[LagDictionary]) -> CappedRampStack | None:
+    def stack_for(self, dictionaries: list[ImplicitDictionary]) -> CappedRampStack | None:
         """The :class:`CappedRampStack` of ``dictionaries`` (built once per list), or None."""
         if self._stack is None or self._stack[0] is not dictionaries:
             self._stack = (dictionaries, CappedRampStack.of(dictionaries))
         return self._stack[1]
 
-    def _fill(self, inputs: np.ndarray, keys: np.ndarray, dictionaries: list[LagDictionary],
+    def _fill(self, inputs: np.ndarray, keys: np.ndarray, dictionaries: list[ImplicitDictionary],
               out: np.ndarray) -> np.ndarray:
         """Write the centred columns (``inputs``, ``keys``; sorted by input) into ``out``."""
         stack = self.stack_for(dictionaries)
@@ -299,7 +109,7 @@ class WorkingSet:
         self.means, self.inputs = self.means[kept], self.inputs[kept]
         self.keys, self.coef = self.keys[kept], self.coef[kept]
 
-    def append(self, inputs: np.ndarray, keys: np.ndarray, dictionaries: list[LagDictionary],
+    def append(self, inputs: np.ndarray, keys: np.ndarray, dictionaries: list[ImplicitDictionary],
                coef: np.ndarray | None = None) -> None:
         """Append (input, key) columns, grouped by input (stable within an input), with
         coefficients ``coef`` (default zero)."""
@@ -320,7 +130,7 @@ class WorkingSet:
         self.coef = np.concatenate([self.coef, coef])
 
     def update(self, keep: np.ndarray, new_inputs: np.ndarray, new_keys: np.ndarray,
-               dictionaries: list[LagDictionary], new_coef: np.ndarray | None = None) -> None:
+               dictionaries: list[ImplicitDictionary], new_coef: np.ndarray | None = None) -> None:
         """:meth:`retain` the columns ``keep``, then :meth:`append` the new ones."""
         self.retain(keep)
         self.append(new_inputs, new_keys, dictionaries, new_coef)
@@ -345,10 +155,10 @@ def _compact(cols: np.ndarray, gram: np.ndarray, kept: np.ndarray, moved: int) -
 def _restricted_solve(ws: WorkingSet, y_c: np.ndarray, beta: float) -> np.ndarray:
     """The Lasso solution restricted to the working set's columns, from its coefficients."""
     q = ws.cols.T @ y_c
-    return _feature_sign(ws.gram, q, beta, ws.coef, max_steps=50 * len(q) + 100)
+    return feature_sign(ws.gram, q, beta, ws.coef, max_steps=50 * len(q) + 100)
 
 
-def _codes(inputs: np.ndarray, keys: np.ndarray) -> np.ndarray:
+def codes(inputs: np.ndarray, keys: np.ndarray) -> np.ndarray:
     """Unique integer per (input, key) pair: keys are below 2⁴⁰ (N² for N < 10⁶ points)."""
     return (inputs.astype(np.int64) << 40) + keys
 
@@ -362,7 +172,7 @@ def _locate(values: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return codes[at] == values, at
 
 
-def price_all(dictionaries: list[LagDictionary], r: np.ndarray, k: int,
+def price_all(dictionaries: list[ImplicitDictionary], r: np.ndarray, k: int,
               stack: CappedRampStack | None = None,
               ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
     """Exact ``‖A_cᵀ r‖_∞`` over all inputs and the top-k violators of each input
@@ -379,21 +189,21 @@ def price_all(dictionaries: list[LagDictionary], r: np.ndarray, k: int,
     return max_abs, np.concatenate(inputs), np.concatenate(keys), np.concatenate(vals)
 
 
-def beta_max(dictionaries: list[LagDictionary], y: np.ndarray) -> float:
+def beta_max(dictionaries: list[ImplicitDictionary], y: np.ndarray) -> float:
     """The smallest β for which z = 0 is optimal: ``‖A_cᵀ(y − ȳ)‖_∞``."""
     return price_all(dictionaries, y - y.mean(), 1)[0]
 
 
-def solve_working_set(dictionaries: list[LagDictionary], y: np.ndarray, beta: float, *,
+def solve_working_set(dictionaries: list[ImplicitDictionary], y: np.ndarray, beta: float, *,
                       tol: float = 1e-6, max_iter: int = 500,
-                      warm_start: WorkingSetSolution | None = None,
+                      warm_start: LassoSolution | None = None,
                       initial_size: int = 32, warn: bool = True,
-                      workspace: WorkingSet | None = None) -> WorkingSetSolution:
+                      workspace: WorkingSet | None = None) -> LassoSolution:
     """Solve ``min ½‖Σ_i A_i z_i + ξ − y‖² + β‖z‖₁`` to relative duality gap ``tol``.
 
     Parameters
     ----------
-    dictionaries : list of LagDictionary
+    dictionaries : list of ImplicitDictionary
         One implicit dictionary per input column.
     y : ndarray of shape (n,)
         Target.
@@ -404,7 +214,7 @@ def solve_working_set(dictionaries: list[LagDictionary], y: np.ndarray, beta: fl
     max_iter : int
         Maximum number of outer (pricing) iterations; a ConvergenceWarning is raised
         if the gap is still above ``tol`` after them.
-    warm_start : WorkingSetSolution, optional
+    warm_start : LassoSolution, optional
         A previous solution (e.g. at a larger β on a path) to start from: its columns are
         the first working set, optimised on before the first pricing.
     initial_size : int
@@ -446,7 +256,7 @@ def solve_working_set(dictionaries: list[LagDictionary], y: np.ndarray, beta: fl
             best_gap = primal - best_dual
         if stalled >= 15:
             break  # the restricted solves cycle (near-interpolation): let the caller decide
-        fresh = ~_locate(_codes(c_inputs, c_keys), ws.codes())[0]
+        fresh = ~_locate(codes(c_inputs, c_keys), ws.codes())[0]
         viol = fresh & (np.abs(c_vals) > beta)
         order = np.flatnonzero(viol)[np.argsort(-np.abs(c_vals[viol]), kind="stable")]
         order = order[:k]
@@ -461,5 +271,6 @@ def solve_working_set(dictionaries: list[LagDictionary], y: np.ndarray, beta: fl
         )
     nz = ws.coef != 0.0
     intercept = y_mean - float(ws.means[nz] @ ws.coef[nz])
-    return WorkingSetSolution(ws.inputs[nz], ws.keys[nz], ws.coef[nz], intercept, primal,
-                              best_dual, max_abs, n_iter, converged)
+    return LassoSolution(ws.coef[nz], intercept, float(beta), primal, best_dual, n_iter, "fast",
+                         inputs=ws.inputs[nz], keys=ws.keys[nz], max_correlation=max_abs,
+                         converged=converged)

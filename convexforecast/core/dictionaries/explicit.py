@@ -75,7 +75,7 @@ from math import comb
 import numpy as np
 
 from convexforecast._validation import as_float_array, check_option, check_positive_int
-from convexforecast.core.features import KINDS, Feature
+from convexforecast.core.features import KINDS, Feature, FeatureTable
 
 __all__ = ["ACTIVATIONS", "SUPPORTED_DEPTHS", "ExplicitDictionary", "build_dictionary",
            "candidate_features", "feature_matrix"]
@@ -93,7 +93,6 @@ ACTIVATIONS = tuple(SUPPORTED_DEPTHS)
 _RAMP, _CAPPED, _ABS, _FOLDED, _STEP = (KINDS.index(k) for k in
                                         ("ramp", "capped_ramp", "abs", "folded_abs", "step"))
 _DEDUP_RTOL = 1e-9
-_CHUNK_ENTRIES = 4_000_000  # entries per evaluation block (bounds temporary memory)
 
 
 # --------------------------------------------------------------------------------------
@@ -274,59 +273,10 @@ def _candidate_table(u: np.ndarray, activation: str, depth: int, max_switches: i
     return _concat(d3 if depth == 3 else d3 + [_relu_reflections(u, tol)])
 
 
-# --------------------------------------------------------------------------------------
-# Vectorised evaluation (same arithmetic as Feature.__call__, so results are identical)
-# --------------------------------------------------------------------------------------
-def _evaluate_table(table: _Table, x: np.ndarray, negative_slope: np.ndarray,
-                    activation: str | np.ndarray) -> np.ndarray:
-    """Evaluate every candidate at the points ``x``; shape ``(len(x), P)``."""
-    out = np.empty((x.shape[0], table.size))
-    xc = x[:, None]
-    for code in np.unique(table.kind):
-        cols = np.flatnonzero(table.kind == code)
-        block = max(1, _CHUNK_ENTRIES // max(1, x.shape[0] * table.kinks.shape[1]))
-        for start in range(0, len(cols), block):
-            c = cols[start:start + block]
-            k0 = table.kinks[c, 0][None, :]
-            if code == _RAMP:
-                t = table.direction[c][None, :] * (xc - k0)
-                out[:, c] = np.maximum(t, negative_slope[c][None, :] * t)
-            elif code == _CAPPED:
-                out[:, c] = np.clip(xc - k0, 0.0, table.kinks[c, 1][None, :] - k0)
-            elif code == _ABS:
-                out[:, c] = np.abs(xc - k0)
-            elif code == _FOLDED:
-                k1 = table.kinks[c, 1][None, :]
-                out[:, c] = np.abs(np.abs(xc - k1) - (k1 - k0))
-            else:
-                flips = np.sum(xc[:, :, None] >= table.kinks[c][None, :, :], axis=2) % 2
-                up = table.direction[c][None, :] > 0
-                rising = np.where(flips == 1, np.where(up, 1.0, 0.0), np.where(up, 0.0, 1.0))
-                is_sign = (np.asarray(activation) == "sign")
-                is_sign = is_sign[c][None, :] if is_sign.ndim else is_sign
-                out[:, c] = np.where(is_sign, 2.0 * rising - 1.0, rising)
-    return out
-
-
-def _table_from_features(features: list[Feature]) -> tuple[_Table, np.ndarray, np.ndarray]:
-    width = max((f.n_kinks for f in features), default=1)
-    p = len(features)
-    kinks = np.full((p, max(width, 1)), np.inf)
-    reflected = np.zeros(kinks.shape, bool)
-    for i, f in enumerate(features):
-        kinks[i, :f.n_kinks] = f.kinks
-        reflected[i, :f.n_kinks] = f.reflected
-    table = _Table(
-        kind=np.array([KINDS.index(f.kind) for f in features], dtype=np.int64),
-        kinks=kinks,
-        n_kinks=np.array([f.n_kinks for f in features], dtype=np.int64),
-        direction=np.array([f.direction for f in features], dtype=np.int64),
-        reflected=reflected,
-        sources=np.full(kinks.shape + (2,), np.nan),
-    )
-    slopes = np.array([f.negative_slope for f in features], dtype=np.float64)
-    activations = np.array([f.activation for f in features], dtype=object)
-    return table, slopes, activations
+def _feature_table(table: _Table, slopes: np.ndarray, activation: str) -> FeatureTable:
+    """The candidates of ``table`` as a :class:`~convexforecast.core.features.FeatureTable`."""
+    return FeatureTable(kind=table.kind, kinks=table.kinks, direction=table.direction,
+                        slope=slopes, sign=np.full(table.size, activation == "sign"))
 
 
 def feature_matrix(features: list[Feature], x: np.ndarray) -> np.ndarray:
@@ -346,8 +296,7 @@ def feature_matrix(features: list[Feature], x: np.ndarray) -> np.ndarray:
     x = as_float_array("x", x, 1)
     if not features:
         return np.empty((x.shape[0], 0))
-    table, slopes, activations = _table_from_features(features)
-    return _evaluate_table(table, x, slopes, activations)
+    return FeatureTable.from_features(features).evaluate(x)
 
 
 # --------------------------------------------------------------------------------------
@@ -425,7 +374,7 @@ class ExplicitDictionary:
     x_unique: np.ndarray
     activation: str
     depth: int
-    _table: tuple | None = field(default=None, repr=False, compare=False)
+    _table: FeatureTable | None = field(default=None, repr=False, compare=False)
 
     @property
     def n_columns(self) -> int:
@@ -449,9 +398,8 @@ class ExplicitDictionary:
         if not self.features:
             return np.empty((x_new.shape[0], 0))
         if self._table is None:
-            self._table = _table_from_features(self.features)
-        table, slopes, activations = self._table
-        return _evaluate_table(table, x_new, slopes, activations)
+            self._table = FeatureTable.from_features(self.features)
+        return self._table.evaluate(x_new)
 
 
 def _validate(x, activation, depth, negative_slope, max_switches, max_columns):
@@ -573,11 +521,10 @@ def build_dictionary(x: np.ndarray, *, depth: int, activation: str = "relu",
                                                    max_switches, max_columns)
     table = _build_table(u, activation, depth, k, max_columns)
     slopes = np.full(table.size, slope if activation == "leaky_relu" else 0.0)
-    on_data = _evaluate_table(table, u, slopes, activation)
+    on_data = _feature_table(table, slopes, activation).evaluate(u)
     reps = _deduplicate(on_data, _priority_order(table))
     features = _features_from_table(table, reps, activation, depth, slope)
     rows = np.searchsorted(u, x)
     matrix = np.ascontiguousarray(on_data[np.ix_(rows, reps)])
-    rep_table = _take(table, reps)
-    cached = (rep_table, slopes[reps], activation)
+    cached = _feature_table(_take(table, reps), slopes[reps], activation)
     return ExplicitDictionary(features, matrix, u, activation, depth, cached)

@@ -30,8 +30,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from convexforecast.core.dictionaries.implicit import pair_feature
 from convexforecast.core.features import Feature
-from convexforecast.core.implicit import pair_feature
 
 # A brick is (a, b, height): height · C_{u_a, u_b}; heights carry the sign.
 Brick = tuple[int, int, float]

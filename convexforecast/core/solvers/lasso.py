@@ -35,13 +35,15 @@ class CertifiedMixin:
 
 
 @dataclass
-class LassoResult(CertifiedMixin):
-    """Solution of one Lasso problem with its optimality certificate.
+class LassoSolution(CertifiedMixin):
+    """A solution of the Lasso with its optimality certificate; every solver returns one.
 
     Attributes
     ----------
-    coef : ndarray of shape (p,)
-        Coefficients ``z``.
+    coef : ndarray
+        Coefficients ``z``. From the working-set solver over implicit dictionaries,
+        ``coef[i]`` multiplies column ``keys[i]`` of input ``inputs[i]``; from a solver on an
+        explicit matrix, ``coef[j]`` multiplies column ``j`` (``inputs`` and ``keys`` None).
     intercept : float
         The optimal free intercept ξ for ``coef``.
     beta : float
@@ -54,6 +56,12 @@ class LassoResult(CertifiedMixin):
         Iterations of the solver (outer iterations for working-set solvers).
     solver : str
         Name of the solver that produced the result.
+    inputs, keys : ndarray or None
+        Column identities over implicit dictionaries (see ``coef``).
+    max_correlation : float
+        ``‖A_cᵀr‖_∞`` at the last pricing (working-set solver).
+    converged : bool
+        Whether the solver reached its tolerance.
     """
 
     coef: np.ndarray
@@ -63,6 +71,10 @@ class LassoResult(CertifiedMixin):
     dual: float
     n_iter: int
     solver: str
+    inputs: np.ndarray | None = None
+    keys: np.ndarray | None = None
+    max_correlation: float = float("nan")
+    converged: bool = True
 
 
 def dual_objective(y_centred: np.ndarray, residual: np.ndarray, max_abs_corr: float,
@@ -93,7 +105,7 @@ def lasso_objective(fitted: np.ndarray, y: np.ndarray, coef: np.ndarray, beta: f
 
 
 def solve_result_from_matrix(A: np.ndarray, y: np.ndarray, coef: np.ndarray, beta: float,
-                             n_iter: int, solver: str) -> LassoResult:
+                             n_iter: int, solver: str) -> LassoSolution:
     """Certify ``coef`` on an explicit dictionary ``A``: optimal intercept, primal, dual."""
     coef = np.asarray(coef, dtype=np.float64)
     y_mean = float(y.mean())
@@ -105,4 +117,4 @@ def solve_result_from_matrix(A: np.ndarray, y: np.ndarray, coef: np.ndarray, bet
     max_corr = float(np.abs(a_centred.T @ resid).max()) if A.shape[1] else 0.0
     primal = lasso_objective(fitted, y, coef, beta)
     dual = dual_objective(y - y_mean, resid, max_corr, beta)
-    return LassoResult(coef, intercept, float(beta), primal, dual, n_iter, solver)
+    return LassoSolution(coef, intercept, float(beta), primal, dual, n_iter, solver)

@@ -9,7 +9,7 @@ of the ramp-correlation vector
 which costs O(N) from suffix sums. Ties are merged implicitly: the residual is summed
 over tied rows before pricing, so tied x never produce degenerate columns.
 
-Column keys are integers local to a :class:`LagDictionary`.
+Column keys are integers local to a :class:`ImplicitDictionary`.
 
 * :class:`PairDictionary` — ReLU depth 2, 3 and 4. On the data every column is, up to sign
   and intercept, a capped ramp ``C_{u_a, u_b}`` (a < b); its correlation is ``c_a − c_b``.
@@ -26,8 +26,6 @@ Column keys are integers local to a :class:`LagDictionary`.
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 from numba import njit
 
@@ -35,7 +33,7 @@ from convexforecast.core.features import Feature
 
 
 @njit(cache=True)
-def _fill_capped_ramps(x_rows: np.ndarray, rows: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+def fill_capped_ramps(x_rows: np.ndarray, rows: np.ndarray, lo: np.ndarray, hi: np.ndarray,
                        out: np.ndarray, centre: bool) -> np.ndarray:
     """Write ``clip(x − lo_k, 0, hi_k − lo_k)``, x = ``x_rows[rows[k]]``, into column k of
     ``out``; return the means. With ``centre`` the columns are centred in place."""
@@ -55,7 +53,7 @@ def _fill_capped_ramps(x_rows: np.ndarray, rows: np.ndarray, lo: np.ndarray, hi:
     return means
 
 
-class LagDictionary:
+class ImplicitDictionary:
     """Interface of a per-column dictionary used by the working-set solver."""
 
     x: np.ndarray
@@ -111,7 +109,7 @@ def _top_k(values: np.ndarray, k: int) -> np.ndarray:
 
 
 @njit(cache=True)
-def _capped_ramp_prices(inverse: np.ndarray, u: np.ndarray, r: np.ndarray,
+def capped_ramp_prices(inverse: np.ndarray, u: np.ndarray, r: np.ndarray,
                         k: int) -> tuple[float, np.ndarray, np.ndarray]:
     """Depth ≥ 3 pricing in one pass: ``max |c_a − c_b|`` and the top-k pairs.
 
@@ -152,27 +150,7 @@ def _capped_ramp_prices(inverse: np.ndarray, u: np.ndarray, r: np.ndarray,
     return max_abs, keys[top], vals[top]
 
 
-@njit(cache=True)
-def _capped_ramp_prices_all(inverse_rows: np.ndarray, u: np.ndarray, offsets: np.ndarray,
-                            n_unique: np.ndarray, r: np.ndarray, k: int,
-                            ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`_capped_ramp_prices` of every input, results concatenated in input order."""
-    d = inverse_rows.shape[0]
-    inputs = np.empty(d * k, dtype=np.int64)
-    keys = np.empty(d * k, dtype=np.int64)
-    vals = np.empty(d * k)
-    count, max_abs = 0, 0.0
-    for i in range(d):
-        m, top_keys, top_vals = _capped_ramp_prices(inverse_rows[i],
-                                                    u[offsets[i]:offsets[i] + n_unique[i]], r, k)
-        max_abs = max(max_abs, m)
-        for t in range(top_keys.shape[0]):
-            inputs[count], keys[count], vals[count] = i, top_keys[t], top_vals[t]
-            count += 1
-    return max_abs, inputs[:count], keys[:count], vals[:count]
-
-
-class PairDictionary(LagDictionary):
+class PairDictionary(ImplicitDictionary):
     """ReLU ramps (depth 2) or ramps and capped ramps (depth 3, 4) on one input column."""
 
     def __init__(self, x: np.ndarray, depth: int) -> None:
@@ -201,13 +179,13 @@ class PairDictionary(LagDictionary):
             vals = c[a] - c[b]
             top = _top_k(vals, k)
             return float(np.abs(vals).max()), self._keys[top], vals[top]
-        max_abs, keys, vals = _capped_ramp_prices(self.inverse, self.u, r, k)
+        max_abs, keys, vals = capped_ramp_prices(self.inverse, self.u, r, k)
         return float(max_abs), keys, vals
 
     def columns(self, keys: np.ndarray) -> np.ndarray:
         a, b = self.decode(keys)
         out = np.empty((len(a), self.x.shape[0])).T
-        _fill_capped_ramps(self.x[None, :], np.zeros(len(a), dtype=np.int64), self.u[a],
+        fill_capped_ramps(self.x[None, :], np.zeros(len(a), dtype=np.int64), self.u[a],
                            self.u[b], out, False)
         return out
 
@@ -219,74 +197,6 @@ class PairDictionary(LagDictionary):
             feat, signs[i] = pair_feature(self.u, int(ai), int(bi), last, self.depth)
             feats.append(feat)
         return feats, signs
-
-
-class CappedRampStack:
-    """Several inputs' :class:`PairDictionary` data side by side, so that the working-set
-    solver prices, fills columns and maps warm-start keys for all inputs in one pass instead
-    of one call per input (the results are those of the per-input methods)."""
-
-    def __init__(self, dictionaries: list[PairDictionary]) -> None:
-        self.x = np.stack([d.x for d in dictionaries])
-        self.inverse = np.stack([d.inverse for d in dictionaries])
-        self.n_unique = np.array([d.n_unique for d in dictionaries], dtype=np.int64)
-        self.offsets = np.concatenate([[0], np.cumsum(self.n_unique)[:-1]])
-        self.u = np.concatenate([d.u for d in dictionaries])
-        self.all_pairs = all(d.depth >= 3 for d in dictionaries)
-        self.depth2 = np.array([d.depth == 2 for d in dictionaries])
-
-    @functools.cached_property
-    def first_rows(self) -> np.ndarray:
-        """Per input, the first row holding each distinct value (indexed like :attr:`u`)."""
-        n_inputs, n_rows = self.inverse.shape
-        first = np.full(self.u.shape[0], n_rows, dtype=np.int64)
-        np.minimum.at(first, (self.inverse + self.offsets[:, None]).ravel(),
-                      np.tile(np.arange(n_rows), n_inputs))
-        return first
-
-    def key_rows(self, inputs: np.ndarray, keys: np.ndarray) -> np.ndarray:
-        """The rows ``(i, j)`` where the ends ``u_a, u_b`` of each column's pair first occur,
-        shape (k, 2): they identify kinks across refits of a growing window even when the
-        data are re-standardised (:meth:`keys_from_rows` maps them back on the new data)."""
-        n_unique, base = self.n_unique[inputs], self.offsets[inputs]
-        return np.column_stack([self.first_rows[base + keys // n_unique],
-                                self.first_rows[base + keys % n_unique]])
-
-    def keys_from_rows(self, inputs: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Keys of the capped ramps between the values at ``rows`` here, and which are valid.
-
-        A pair is invalid when its input does not exist here, a row is beyond this data or
-        both rows hold the same value; at depth 2 only pairs with an end at an extreme point
-        are columns.
-        """
-        known = inputs < self.n_unique.shape[0]
-        i = np.where(known, inputs, 0)
-        inside = known & (rows < self.inverse.shape[1]).all(axis=1)
-        ends = self.inverse[i[:, None], np.where(inside[:, None], rows, 0)]
-        a, b = ends.min(axis=1), ends.max(axis=1)
-        n_unique = self.n_unique[i]
-        valid = inside & (a < b) & (~self.depth2[i] | (a == 0) | (b == n_unique - 1))
-        return a * n_unique + b, valid
-
-    @classmethod
-    def of(cls, dictionaries: list[LagDictionary]) -> CappedRampStack | None:
-        """The stack of ``dictionaries``, or None unless they are all PairDictionary."""
-        if all(isinstance(d, PairDictionary) for d in dictionaries):
-            return cls(dictionaries)
-        return None
-
-    def price(self, r: np.ndarray, k: int) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
-        """:func:`~convexforecast.core.working_set.price_all` in one compiled call (depth ≥ 3)."""
-        max_abs, inputs, keys, vals = _capped_ramp_prices_all(self.inverse, self.u, self.offsets,
-                                                              self.n_unique, r, k)
-        return float(max_abs), inputs, keys, vals
-
-    def centred_columns(self, inputs: np.ndarray, keys: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """Write the centred columns (``inputs[k]``, ``keys[k]``) into ``out``; return their means."""
-        n_unique = self.n_unique[inputs]
-        first = self.offsets[inputs] + keys // n_unique
-        last = self.offsets[inputs] + keys % n_unique
-        return _fill_capped_ramps(self.x, inputs, self.u[first], self.u[last], out, True)
 
 
 def pair_feature(u: np.ndarray, a: int, b: int, last: int, depth: int) -> tuple[Feature, float]:
@@ -302,7 +212,7 @@ def pair_feature(u: np.ndarray, a: int, b: int, last: int, depth: int) -> tuple[
     return Feature("capped_ramp", (float(u[a]), float(u[b])), depth=depth), 1.0
 
 
-class FormulaDictionary(LagDictionary):
+class FormulaDictionary(ImplicitDictionary):
     """Depth-2 leaky ReLU, abs, sign and threshold columns priced in closed form."""
 
     def __init__(self, x: np.ndarray, activation: str, negative_slope: float = 0.01) -> None:
@@ -361,7 +271,7 @@ class FormulaDictionary(LagDictionary):
         return np.column_stack([f(self.x) for f in feats]) if feats else np.empty((len(self.x), 0))
 
 
-class MatrixDictionary(LagDictionary):
+class MatrixDictionary(ImplicitDictionary):
     """An explicit dictionary (features evaluated at the rows) priced by a dense product."""
 
     def __init__(self, x: np.ndarray, features: list[Feature], matrix: np.ndarray) -> None:
@@ -372,6 +282,11 @@ class MatrixDictionary(LagDictionary):
     @property
     def n_columns(self) -> int:
         return self._matrix.shape[1]
+
+    @property
+    def matrix(self) -> np.ndarray:
+        """The columns at the rows, shape (n, n_columns)."""
+        return self._matrix
 
     def price(self, r: np.ndarray, k: int) -> tuple[float, np.ndarray, np.ndarray]:
         vals = self._matrix.T @ r

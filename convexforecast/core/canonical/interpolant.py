@@ -12,9 +12,9 @@ with the slopes the decomposition gives its end pieces:
   brick that spans all the data (that brick is a right ramp, flat on the left);
 * left of ``u_0`` at depth 2: minus the weight the decomposition puts on left ramps.
 
-:class:`InterpolatedFit` evaluates that function in O(N) per input, without building the
-network's ``Feature`` objects; it predicts what the canonical :class:`~.fit.ConvexFit` of
-the same solution predicts, up to round-off.
+:class:`Interpolant` evaluates that function in O(N) per input, without building the
+network's ``Feature`` objects; it predicts what the canonical
+:class:`~.convex_fit.ConvexFit` of the same solution predicts, up to round-off.
 """
 
 from __future__ import annotations
@@ -24,10 +24,11 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from convexforecast.core.decomposition import ZERO_SLOPE
-from convexforecast.core.implicit import LagDictionary
-from convexforecast.core.lasso import CertifiedMixin
-from convexforecast.core.working_set import WorkingSetSolution
+from convexforecast.core.canonical.decomposition import ZERO_SLOPE
+from convexforecast.core.dictionaries.implicit import PairDictionary
+from convexforecast.core.solvers.lasso import LassoSolution
+
+__all__ = ["Interpolant"]
 
 
 @njit(cache=True)
@@ -92,8 +93,11 @@ def _add_input(x: np.ndarray, u: np.ndarray, values: np.ndarray, left: float, ri
 
 
 @dataclass
-class InterpolatedFit(CertifiedMixin):
+class Interpolant:
     """The canonical function of a ReLU working-set solution of depth 2 or 3, for prediction.
+
+    It predicts what :func:`~convexforecast.core.canonical.convex_fit.canonicalize` of the same
+    solution would, without building the network (used to score β paths).
 
     Attributes
     ----------
@@ -102,8 +106,8 @@ class InterpolatedFit(CertifiedMixin):
         input without selected features).
     left_slopes, right_slopes : ndarray
         Per input, the slopes beyond the smallest and the largest data point.
-    intercept, beta, primal, dual : float
-        The output bias, the penalty and the solver's certificate.
+    intercept : float
+        The output bias.
     """
 
     knots: list[np.ndarray | None]
@@ -111,28 +115,24 @@ class InterpolatedFit(CertifiedMixin):
     left_slopes: np.ndarray
     right_slopes: np.ndarray
     intercept: float
-    beta: float
-    primal: float
-    dual: float
 
     @classmethod
-    def from_solution(cls, raw: WorkingSetSolution, dictionaries: list[LagDictionary],
-                      y: np.ndarray, beta: float, depth: int) -> InterpolatedFit:
-        """Build from the solver's solution over the ``PairDictionary`` columns it was fitted on."""
+    def from_solution(cls, solution: LassoSolution, dictionaries: list[PairDictionary],
+                      y: np.ndarray, depth: int) -> Interpolant:
+        """Build from a solution over the ``PairDictionary`` columns it was fitted on."""
         n_inputs = len(dictionaries)
         knots: list[np.ndarray | None] = [None] * n_inputs
         values: list[np.ndarray | None] = [None] * n_inputs
         left, right = np.zeros(n_inputs), np.zeros(n_inputs)
         fitted_mean = 0.0
-        for i in np.unique(raw.inputs):
-            dictionary, mask = dictionaries[i], raw.inputs == i
-            a, b = dictionary.decode(raw.keys[mask])
+        for i in np.unique(solution.inputs):
+            dictionary, mask = dictionaries[i], solution.inputs == i
+            a, b = dictionary.decode(solution.keys[mask])
             values[i], left[i], right[i], mean = _fit_input(dictionary.u, dictionary.inverse, a, b,
-                                                            raw.coef[mask], depth)
+                                                            solution.coef[mask], depth)
             knots[i] = dictionary.u
             fitted_mean += mean
-        return cls(knots, values, left, right, float(y.mean() - fitted_mean), beta, raw.primal,
-                   min(raw.dual, raw.primal))
+        return cls(knots, values, left, right, float(y.mean() - fitted_mean))
 
     def predict(self, X: np.ndarray, intervals: dict | None = None) -> np.ndarray:
         """Evaluate at new inputs ``X`` of shape (m, d).

@@ -2,7 +2,7 @@
 
 Both solve the paper's Lasso ``min_{z, ξ} ½‖Az + ξ1 − y‖² + β‖z‖₁`` (a sum, β in the
 units of y) on a materialised matrix ``A`` and return a
-:class:`~convexforecast.core.lasso.LassoResult` whose duality gap certifies the point.
+:class:`~convexforecast.core.solvers.lasso.LassoSolution` whose duality gap certifies the point.
 
 Tiny β (paper-notes §4, §7.5)
 -----------------------------
@@ -38,7 +38,7 @@ import numpy as np
 from scipy.optimize import linprog
 
 from convexforecast._validation import as_float_array, check_nonnegative_float
-from convexforecast.core.lasso import LassoResult, dual_objective, solve_result_from_matrix
+from convexforecast.core.solvers.lasso import LassoSolution, dual_objective, solve_result_from_matrix
 
 __all__ = ["TINY_BETA", "min_norm_interpolation", "solve_cvxpy"]
 
@@ -160,7 +160,7 @@ def min_norm_interpolation(A, y) -> tuple[np.ndarray, float, float, np.ndarray]:
     return z, xi, float(np.abs(z).sum()), nu
 
 
-def _solve_lp_route(A: np.ndarray, y: np.ndarray, beta: float) -> LassoResult:
+def _solve_lp_route(A: np.ndarray, y: np.ndarray, beta: float) -> LassoSolution:
     z, _, nu, n_iter, target = _min_norm(A, y, allow_projection=True)
     result = solve_result_from_matrix(A, y, z, beta, n_iter, "lp-highs")
     # y − target is orthogonal to [A, 1] by construction (within-group deviations, or the
@@ -181,7 +181,7 @@ def _solve_lp_route(A: np.ndarray, y: np.ndarray, beta: float) -> LassoResult:
     return result
 
 
-def _solve_clarabel(A: np.ndarray, y: np.ndarray, beta: float) -> LassoResult:
+def _solve_clarabel(A: np.ndarray, y: np.ndarray, beta: float) -> LassoSolution:
     p = A.shape[1]
     a_centred = A - A.mean(axis=0)
     y_centred = y - y.mean()
@@ -201,7 +201,7 @@ def _solve_clarabel(A: np.ndarray, y: np.ndarray, beta: float) -> LassoResult:
     return solve_result_from_matrix(A, y, coef, beta, n_iter, "cvxpy-clarabel")
 
 
-def solve_cvxpy(A, y, beta: float) -> LassoResult:
+def solve_cvxpy(A, y, beta: float) -> LassoSolution:
     """Reference Lasso ``min ½‖Az + ξ1 − y‖² + β‖z‖₁`` on an explicit dictionary.
 
     Uses cvxpy with Clarabel (tolerances 1e-12 on an internally rescaled problem), or
@@ -220,7 +220,7 @@ def solve_cvxpy(A, y, beta: float) -> LassoResult:
 
     Returns
     -------
-    LassoResult
+    LassoSolution
         ``solver`` is ``"cvxpy-clarabel"`` or ``"lp-highs"``.
     """
     A, y = _check_problem(A, y)
