@@ -52,6 +52,8 @@ _EXPORTS = {
     "ModelFileError": "convexforecast.forecasting.persistence",
     "load_forecaster": "convexforecast.forecasting.persistence",
     "save_forecaster": "convexforecast.forecasting.persistence",
+    "PortfolioResult": "convexforecast.forecasting.portfolio",
+    "run_portfolio": "convexforecast.forecasting.portfolio",
     "StrategyResult": "convexforecast.forecasting.strategy",
     "run_strategy": "convexforecast.forecasting.strategy",
 }

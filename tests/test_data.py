@@ -497,3 +497,46 @@ def test_load_dataset_sp500_matches_arch_data():
         load_dataset("sp500", fill=None)
     with pytest.raises(ValueError, match="`name`"):
         load_dataset("ftse")
+
+
+# ----------------------------------------------------------------------------- universes
+def test_load_prices_of_several_tickers_is_one_wide_frame_with_named_failures(isolated):
+    stocks, holiday = stock_days()
+    isolated.frames["SPY"] = make_ohlcv(stocks, seed=1)
+    isolated.frames["BTC-USD"] = make_ohlcv(CALENDAR, seed=2)  # 24/7 crypto
+    late = stocks[stocks >= pd.Timestamp("2023-06-01")]
+    isolated.frames["NEW"] = make_ohlcv(late, seed=3)  # listed in June
+    wide = load_prices(["SPY", "BTC-USD", "NEW"], column="Close", fill="ffill")
+    assert list(wide.columns) == ["SPY", "BTC-USD", "NEW"]
+    assert wide.index.equals(pd.DatetimeIndex(CALENDAR, name="Date"))  # union of the calendars
+    spy = load_prices("SPY", column="Close", fill="ffill")  # served from the per-ticker cache
+    pd.testing.assert_series_equal(wide["SPY"].dropna(), spy, check_names=False,
+                                   check_freq=False)
+    assert wide["SPY"].isna().sum() == len(CALENDAR) - len(spy)  # weekends: no bar, no fill
+    assert wide["NEW"].first_valid_index() == late[0]
+    assert wide.attrs["n_filled"]["SPY"] == 1  # the one holiday
+    with pytest.raises(DataUnavailableError, match=r"`NOPE, ALSO`.*NOPE: .*delisted.*ALSO: "):
+        load_prices(["SPY", "NOPE", "ALSO"], fill="ffill")
+    with pytest.raises(ValueError, match="must not repeat"):
+        load_prices(["SPY", "SPY"])
+
+
+def test_load_csv_of_a_folder_and_of_a_wide_file(tmp_path):
+    folder = tmp_path / "universe"
+    folder.mkdir()
+    days, _ = stock_days()
+    make_ohlcv(days, seed=4).to_csv(folder / "AAA.csv")
+    make_ohlcv(days[30:], seed=5).to_csv(folder / "BBB.csv")  # a later listing
+    wide = load_csv(folder, column="Adj Close", fill="ffill")
+    assert list(wide.columns) == ["AAA", "BBB"]
+    np.testing.assert_array_equal(wide["AAA"].dropna().to_numpy(),
+                                  load_csv(folder / "AAA.csv", column="Adj Close",
+                                           fill="ffill").to_numpy())
+    assert wide["BBB"].first_valid_index() == days[30]
+    flat = wide.copy()
+    flat.to_csv(tmp_path / "wide.csv")
+    again = load_csv(tmp_path / "wide.csv", fill="ffill")
+    pd.testing.assert_frame_equal(again, wide, check_freq=False)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="a folder without any"):
+        load_csv(tmp_path / "empty")

@@ -40,7 +40,7 @@ import logging
 import os
 import socket
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 from .._index import first_decrease, infer_offset, modal_step, same_labels
-from .._validation import check_option, short_repr
+from .._validation import check_bool, check_option, short_repr
 from ._csv import read_csv_exact
 from .cache import read_cache, write_cache
 
@@ -67,6 +67,7 @@ __all__ = [
     "UnsortedDatesError",
     "check_prices",
     "load_csv",
+    "combine_series",
     "load_prices",
     "select_column",
 ]
@@ -453,7 +454,7 @@ def _split_partial(frame: pd.DataFrame, interval: str) -> tuple[pd.DataFrame, pd
 
 
 def load_prices(
-    ticker: str,
+    ticker: str | Sequence[str],
     start: Any = None,
     end: Any = None,
     interval: str = "1d",
@@ -472,8 +473,9 @@ def load_prices(
 
     Parameters
     ----------
-    ticker : str
-        Yahoo symbol, e.g. ``"BTC-USD"``, ``"SPY"``, ``"^GSPC"``.
+    ticker : str or sequence of str
+        Yahoo symbol, e.g. ``"BTC-USD"``, ``"SPY"``, ``"^GSPC"``; or several, which gives a
+        wide DataFrame (see Returns).
     start, end : date-like, optional
         Window ``[start, end)`` like yfinance (``end`` exclusive). Default: the whole history.
     interval : str
@@ -498,8 +500,10 @@ def load_prices(
 
     Returns
     -------
-    pandas.Series
-        Float64 prices named ``ticker``, index named ``"Date"`` (``"Datetime"`` for intraday
+    pandas.Series or pandas.DataFrame
+        For several tickers: a wide frame, one column per ticker (each loaded, cached and
+        validated as below, on its own grid), on the union of their dates, NaN where a ticker
+        has no bar. For one ticker: float64 prices named ``ticker``, index named ``"Date"`` (``"Datetime"`` for intraday
         bars, tz-aware as yfinance returns them). ``series.attrs`` holds ``ticker``,
         ``column``, ``interval``, ``source`` (``"yfinance"`` or ``"cache"``) and
         ``partial_last_bar``.
@@ -509,12 +513,19 @@ def load_prices(
     DataUnavailableError
         yfinance returned an empty frame (it never raises: offline or unknown tickers are
         only logged on the ``yfinance`` logger) and no cached copy covers the window. With a
-        cached copy, that copy is returned with a :class:`CachedDataWarning`.
+        cached copy, that copy is returned with a :class:`CachedDataWarning`. With several
+        tickers, one error names every ticker that failed and why (the others are not
+        returned without them).
     ValueError, TypeError
         Bad arguments; :class:`DataError` subclasses for bad data (module docstring).
     """
+    if isinstance(ticker, Sequence) and not isinstance(ticker, str):
+        return _load_many(list(ticker), start=start, end=end, interval=interval, column=column,
+                          cache=cache, cache_dir=cache_dir, fill=fill,
+                          include_partial=include_partial)
     if not isinstance(ticker, str):
-        raise TypeError(f"`ticker` must be a string. Got {type(ticker).__name__}.")
+        raise TypeError(f"`ticker` must be a string or a list of strings. Got "
+                        f"{type(ticker).__name__}.")
     ticker = ticker.strip()
     if not ticker or any(ch.isspace() for ch in ticker):
         raise ValueError(f"`ticker` must be one non-empty symbol. Got {short_repr(ticker)}.")
@@ -575,6 +586,32 @@ def load_prices(
     return out
 
 
+def _load_many(tickers: list[Any], **options: Any) -> pd.DataFrame:
+    """:func:`load_prices` of every ticker, as one wide frame; failures named together."""
+    if not tickers:
+        raise ValueError("`ticker` must name at least one symbol. Got an empty list.")
+    if any(not isinstance(t, str) for t in tickers):
+        bad = next(t for t in tickers if not isinstance(t, str))
+        raise TypeError(f"`ticker` must hold strings. Got {short_repr(bad)}.")
+    names = [t.strip() for t in tickers]
+    duplicated = sorted({t for t in names if names.count(t) > 1})
+    if duplicated:
+        raise ValueError(f"`ticker` must not repeat a symbol. Got {duplicated} more than once.")
+    series, failures = {}, {}
+    for name in names:
+        try:
+            series[name] = load_prices(name, **options)
+        except DataUnavailableError as exc:
+            failures[name] = exc.reason
+    if failures:
+        raise DataUnavailableError(", ".join(failures), "; ".join(
+            f"{name}: {reason}" for name, reason in failures.items()) + (
+            f" ({len(series)} of {len(names)} tickers loaded)" if series else ""))
+    frame = combine_series(series)
+    frame.attrs["source"] = {name: s.attrs.get("source") for name, s in series.items()}
+    return frame
+
+
 def _covered_until(final: pd.DataFrame, partial: pd.Timestamp | None, end: pd.Timestamp | None,
                    interval: str) -> pd.Timestamp:
     """End (exclusive) of the window the final bars of a download completely describe."""
@@ -592,44 +629,75 @@ def load_csv(
     *,
     positive: bool = True,
     drop_last: bool = False,
-) -> pd.Series:
-    """Load one column of a Yahoo-format CSV file as a validated price series.
+) -> pd.Series | pd.DataFrame:
+    """Load prices from a Yahoo-format CSV file, a folder of them, or one wide CSV.
 
-    Accepted layouts: the Yahoo web export / ``DataFrame.to_csv`` of a flat yfinance frame
-    (``Date,Open,High,Low,Close,Adj Close,Volume``, in any column order, extra non-numeric
-    columns such as a constant ``Ticker`` allowed), and the three-header-row CSV written
-    from yfinance's (Price, Ticker) MultiIndex frame.
+    Accepted layouts of one ticker: the Yahoo web export / ``DataFrame.to_csv`` of a flat
+    yfinance frame (``Date,Open,High,Low,Close,Adj Close,Volume``, in any column order, extra
+    non-numeric columns such as a constant ``Ticker`` allowed), and the three-header-row CSV
+    written from yfinance's (Price, Ticker) MultiIndex frame.
 
     Parameters
     ----------
     path : path-like
-        The CSV file; its first column holds the dates.
+        A CSV file whose first column holds the dates; or a folder of such files, one per
+        ticker (``<TICKER>.csv``); or one *wide* CSV: a date column and one numeric column per
+        series (no Yahoo price fields).
     column : str
-        Column to return (case-insensitive), default ``"Close"``.
+        Column to return (case-insensitive), default ``"Close"`` (ignored for wide CSVs).
     fill : {None, "ffill", "keep"}
-        Missing dates / NaN policy (module docstring).
+        Missing dates / NaN policy (module docstring), applied to each series on its own grid.
     positive : bool
         Require prices > 0 (default True).
     drop_last : bool
-        Drop the last row. Files saved while the last bar was still trading end with an
-        intraday snapshot (e.g. a BTC-USD export saved before 00:00 UTC); a CSV does not
-        record when it was saved, so this cannot be detected automatically.
+        Drop the last row of every file. Files saved while the last bar was still trading end
+        with an intraday snapshot (e.g. a BTC-USD export saved before 00:00 UTC); a CSV does
+        not record when it was saved, so this cannot be detected automatically.
 
     Returns
     -------
-    pandas.Series
-        Float64 values named after the file's ``Ticker`` column when it holds one symbol,
-        else after ``column``; index named ``"Date"``.
+    pandas.Series or pandas.DataFrame
+        One ticker: float64 values named after the file's ``Ticker`` column when it holds one
+        symbol, else after ``column``; index named ``"Date"``. A folder or a wide CSV: a wide
+        DataFrame, one column per series (named after its ``Ticker`` column, its file stem or
+        its CSV column), on the union of the series' dates, NaN where a series has no value
+        (before its listing, or on another exchange's holidays); ``attrs["n_filled"]`` per
+        series.
     """
     if not isinstance(path, str | os.PathLike):
         raise TypeError(f"`path` must be a file path. Got {type(path).__name__}.")
     file = Path(path).expanduser()
+    drop_last = check_bool("drop_last", drop_last)
+    check_option("fill", fill, FILL_OPTIONS)
+    if file.is_dir():
+        files = sorted(file.glob("*.csv"))
+        if not files:
+            raise FileNotFoundError(f"`path` must be a CSV file or a folder of CSV files. Got "
+                                    f"{str(path)!r}, a folder without any.")
+        series = {}
+        for one in files:
+            frame, ticker = _read_yahoo_csv(one)
+            y = _csv_series(frame, ticker, one, column, fill, positive, drop_last)
+            name = str(y.name) if ticker is not None else one.stem
+            if name in series:
+                raise DataError(f"`path` {file.name!r} holds two files for {name!r} (the second "
+                                f"is {one.name!r}).")
+            series[name] = y.rename(name)
+        return combine_series(series)
     if not file.is_file():
         raise FileNotFoundError(f"`path` must be an existing CSV file. Got {str(path)!r}.")
-    if not isinstance(drop_last, bool | np.bool_):
-        raise TypeError(f"`drop_last` must be True or False. Got {short_repr(drop_last)}.")
-    check_option("fill", fill, FILL_OPTIONS)
     frame, ticker = _read_yahoo_csv(file)
+    if not any(str(c).lower() in {f.lower() for f in _PRICE_FIELDS} for c in frame.columns):
+        return combine_series({str(c): _csv_series(frame[[c]], None, file, str(c), fill,
+                                                   positive, drop_last).rename(str(c))
+                               for c in frame.columns})
+    return _csv_series(frame, ticker, file, column, fill, positive, drop_last)
+
+
+def _csv_series(frame: pd.DataFrame, ticker: str | None, file: Path, column: str,
+                fill: str | None, positive: bool, drop_last: bool) -> pd.Series:
+    """One column of a read CSV as a validated series (leading empty cells dropped for wide
+    files, where a series may start later than the file)."""
     name = select_column(frame, column, f"file {file.name!r}")
     values = pd.to_numeric(frame[name], errors="coerce")
     bad = values.isna() & frame[name].notna()
@@ -640,11 +708,24 @@ def load_csv(
                        name=ticker if ticker is not None else name)
     if drop_last:
         series = series.iloc[:-1]
+    if len(frame.columns) == 1 and series.notna().any():  # a wide file's column: late listings
+        series = series.iloc[int(np.flatnonzero(series.notna())[0]):]
     if series.empty:
-        raise DataError(f"`path` {file.name!r} has no data rows.")
+        raise DataError(f"`path` {file.name!r} has no data rows for {name!r}.")
     out = check_prices(series, name=str(series.name), fill=fill, positive=positive)
     out.attrs.update({"ticker": ticker, "column": name, "source": str(file)})
     return out
+
+
+def combine_series(series: dict[str, pd.Series]) -> pd.DataFrame:
+    """Series on their own dates as one wide frame on the union of the dates (NaN where a
+    series has no value); ``attrs`` keeps each series' ``n_filled`` and source."""
+    frame = pd.concat(series, axis=1, sort=True)
+    frame.columns = list(series)
+    frame.index.name = "Date"
+    frame.attrs["n_filled"] = {name: int(s.attrs.get("n_filled", 0)) for name, s in series.items()}
+    frame.attrs["sources"] = {name: s.attrs.get("source") for name, s in series.items()}
+    return frame
 
 
 def _read_yahoo_csv(file: Path) -> tuple[pd.DataFrame, str | None]:
