@@ -22,8 +22,9 @@ Modelling choices (documented because they matter for speed and robustness):
   candidates, then one least-squares regression each, scored by the exact Gaussian
   likelihood; ~10 ms for the 16 candidates on 3,800 daily observations), and only the
   ``screen`` best are fitted by maximum likelihood, which decides among them.
-  ``screen=None`` fits every candidate (the behaviour before screening existed; on the BTC
-  backtest's windows ~20-40x the cost of a screened search). The screen favours
+  ``screen=None`` fits every candidate (the behaviour before screening existed; ~25x the
+  fitting time of the screened search in the one-year BTC backtest of
+  ``benchmarks/bench_arima.py``). The screen favours
   parsimonious orders: it can miss an over-parameterised optimum of the criterion that
   only maximum likelihood finds (e.g. ARMA(3, 3) with nearly cancelling roots a few AIC
   units below ARMA(1, 0) on near-white-noise returns).
