@@ -23,9 +23,15 @@ of the calling thread (less sensitive to other processes on the machine). Then b
 difference of their parameters and objective histories (round-off only), and checks that two
 kernel runs are bit-for-bit identical.
 
+The Adam step itself (``torch.optim.Adam``, 5,001 parameters) takes ~0.1 ms, but PyTorch runs
+its square root on its OpenMP thread pool; when the other cores are busy, each step waits for
+a descheduled worker (several ms per epoch). ``--torch-threads 1`` shows the epoch time
+without that effect.
+
 Usage::
 
     python benchmarks/bench_adam.py                    # BTC windows, ~1 min
+    python benchmarks/bench_adam.py --torch-threads 1
     python benchmarks/bench_adam.py --data synthetic --activation abs --depth 4
 """
 
@@ -134,6 +140,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--epochs", type=int, default=40, help="epochs per timed run")
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per implementation")
     parser.add_argument("--compare-epochs", type=int, default=200)
+    parser.add_argument("--torch-threads", type=int, default=0,
+                        help="torch.set_num_threads for this process (0 = leave the default); "
+                             "1 keeps the Adam step off PyTorch's OpenMP pool, whose workers "
+                             "wait for busy cores on a loaded machine")
     return parser.parse_args(argv)
 
 
@@ -203,10 +213,15 @@ def run_parameters(name: str, X: np.ndarray, y: np.ndarray, args: argparse.Names
 def main(argv: list[str] | None = None) -> int:
     """Time both implementations, then compare their iterates."""
     args = parse_args(argv)
+    if args.torch_threads:
+        import torch
+
+        torch.set_num_threads(args.torch_threads)
     X, y = make_data(args)
     print(f"{cpu_model()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; "
           f"{args.data} X {X.shape}, width {args.width} ({args.width * X.shape[1]} chains), "
-          f"depth {args.depth}, {args.activation}, beta {args.beta}, float64", flush=True)
+          f"depth {args.depth}, {args.activation}, beta {args.beta}, float64"
+          + (f", torch threads {args.torch_threads}" if args.torch_threads else ""), flush=True)
     # warm-up: numba compilation / cache load, torch import
     ms_per_epoch("kernel", X, y, args, 2)
     ms_per_epoch("numpy", X, y, args, 2)
