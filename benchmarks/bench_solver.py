@@ -369,7 +369,7 @@ def bench_adam(n_problems: int, depths: list[int], seeds: int, epochs: int, repe
             times, fit = repeat_timed(
                 lambda: fit_convex_network(X, y, depth=depth, activation="relu", beta=beta,  # noqa: B023
                                            solver="fast"), repeats, 10.0)
-            adam = [train_adam(X, y, depth=depth, beta=beta, epochs=epochs, seed=s, record_every=epochs)
+            adam = [train_adam(X, y, depth=depth, beta=beta, epochs=epochs, random_state=s, record_every=epochs)
                     for s in range(seeds)]
             row = {
                 "problem": k + 1, "function": name, "depth": depth, "beta": beta,

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from convexforecast.core._adam_kernel import CHAIN_BLOCK, ROW_BLOCK
 from convexforecast.core.adam import AdamResult, _ChainProblem, default_width, train_adam
 from convexforecast.core.dictionaries import build_dictionary
 from convexforecast.core.network import Chain, ChainNetwork, StepChain, network_from_lasso
@@ -50,9 +51,9 @@ def _certified_lasso(A: np.ndarray, y: np.ndarray, beta: float):
 def test_same_seed_gives_identical_runs_and_other_seeds_differ() -> None:
     x, y = _sine_data()
     kwargs = dict(depth=3, beta=0.05, width=12, epochs=150)
-    first = train_adam(x, y, seed=3, **kwargs)
-    second = train_adam(x, y, seed=3, **kwargs)
-    other = train_adam(x, y, seed=4, **kwargs)
+    first = train_adam(x, y, random_state=3, **kwargs)
+    second = train_adam(x, y, random_state=3, **kwargs)
+    other = train_adam(x, y, random_state=4, **kwargs)
     assert isinstance(first, AdamResult)
     np.testing.assert_array_equal(first.objective_history, second.objective_history)
     np.testing.assert_array_equal(_network_parameters(first.network),
@@ -144,13 +145,30 @@ def test_inputs_are_not_modified() -> None:
     np.testing.assert_array_equal(_network_parameters(init), init_before)
 
 
-@pytest.mark.parametrize(("activation", "depth"),
-                         [("relu", 2), ("relu", 4), ("leaky_relu", 3), ("abs", 3)])
+ALL_ACTIVATIONS_AND_DEPTHS = [(a, d) for a in ("relu", "leaky_relu", "abs") for d in (2, 3, 4)]
+
+
+def _autograd_gradient(net: ChainNetwork, X: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    """Objective and its gradient in ``_ChainProblem``'s layout, from torch autograd."""
+    module = network_to_torch(net)
+    loss = module.objective(X, y)
+    loss.backward()
+    (group,) = module.groups
+    assert group.input_index.tolist() == [c.input_index for c in net.chains]  # same order
+    return float(loss.detach()), np.concatenate([
+        group.weights.grad.numpy().T.ravel(),
+        group.biases.grad.numpy().T.ravel(),
+        group.output_weights.grad.numpy(),
+        [float(module.output_bias.grad)],
+    ])
+
+
+@pytest.mark.parametrize(("activation", "depth"), ALL_ACTIVATIONS_AND_DEPTHS)
 def test_closed_form_gradient_matches_autograd(activation: str, depth: int) -> None:
     rng = np.random.default_rng(11)
     X = rng.uniform(-1.5, 1.5, size=(30, 2))
     y = np.sin(X[:, 0]) + X[:, 1]
-    chains = [
+    chains = [  # chains read the columns in random order: runs of every length
         Chain(int(rng.integers(2)), activation, rng.normal(size=depth - 1),
               rng.normal(size=depth - 1), float(rng.normal()), 0.15)
         for _ in range(7)
@@ -161,20 +179,127 @@ def test_closed_form_gradient_matches_autograd(activation: str, depth: int) -> N
     grad = np.zeros_like(theta)
     value = problem.objective(theta, grad)
 
-    module = network_to_torch(net)
-    loss = module.objective(X, y)
-    loss.backward()
-    group = module.groups[0]
+    loss, autograd = _autograd_gradient(net, X, y)
     m, k = len(chains), depth - 1
-    autograd = np.concatenate([
-        group.weights.grad.numpy().T.ravel(),
-        group.biases.grad.numpy().T.ravel(),
-        group.output_weights.grad.numpy(),
-        [float(module.output_bias.grad)],
-    ])
-    assert value == pytest.approx(float(loss.detach()), rel=1e-12)
+    assert value == pytest.approx(loss, rel=1e-12)
     assert grad.shape == (2 * k * m + m + 1,)
     np.testing.assert_allclose(grad, autograd, rtol=1e-10, atol=1e-12)
+    assert problem.objective(theta) == value  # without the gradient: the same value
+
+
+@pytest.mark.parametrize(("activation", "depth"), ALL_ACTIVATIONS_AND_DEPTHS)
+def test_kernel_gradient_matches_autograd_over_several_tiles(activation: str, depth: int) -> None:
+    """More rows and chains than one tile of the compiled kernel (64 x 64), in every layout:
+    a column with 150 chains (three tiles, the last partial), one with 5, then single chains
+    alternating between the columns."""
+    rng = np.random.default_rng(depth)
+    n = 2 * ROW_BLOCK + 22
+    X = rng.normal(size=(n, 3))
+    y = np.tanh(X[:, 0]) - 0.5 * X[:, 2] + 0.1 * rng.normal(size=n)
+    columns = [0] * (2 * CHAIN_BLOCK + 22) + [2] * 5 + [1, 0, 1, 2, 0]
+    chains = [
+        Chain(column, activation, rng.uniform(0.5, 1.5, depth - 1) * rng.choice([-1, 1], depth - 1),
+              rng.normal(size=depth - 1), float(rng.normal()) / 10, 0.2)
+        for column in columns
+    ]
+    net = ChainNetwork(chains, -0.1, depth, beta=0.05)
+    problem = _ChainProblem(net, X, y, activation, 0.2 if activation == "leaky_relu" else 0.0)
+    assert problem.runs.tolist() == [[0, 150, 0], [150, 155, 2], [155, 156, 1], [156, 157, 0],
+                                     [157, 158, 1], [158, 159, 2], [159, 160, 0]]
+    theta = problem.pack(net)
+    grad = np.full_like(theta, np.nan)  # every entry must be written
+    value = problem.objective(theta, grad)
+    loss, autograd = _autograd_gradient(net, X, y)
+    assert value == pytest.approx(loss, rel=1e-12)
+    np.testing.assert_allclose(grad, autograd, rtol=1e-10, atol=1e-10 * np.abs(autograd).max())
+
+
+def _loop_reference(net: ChainNetwork, X: np.ndarray, y: np.ndarray,
+                    zero_derivative: float) -> tuple[float, np.ndarray]:
+    """Objective and gradient by explicit loops, with the activation's derivative at t = 0
+    set to ``zero_derivative`` (autograd's conventions at kinks differ)."""
+    k, depth, beta = net.depth - 1, net.depth, net.beta
+    chains = net.chains
+    m = len(chains)
+
+    def act(c: Chain, t: float) -> float:
+        if c.activation == "abs":
+            return abs(t)
+        return t if t > 0 else (c.negative_slope if c.activation == "leaky_relu" else 0.0) * t
+
+    def slope(c: Chain, t: float) -> float:
+        if t == 0.0:
+            return zero_derivative
+        if t > 0:
+            return 1.0
+        return -1.0 if c.activation == "abs" else (
+            c.negative_slope if c.activation == "leaky_relu" else 0.0)
+
+    grad_w, grad_b, grad_a = np.zeros((k, m)), np.zeros((k, m)), np.zeros(m)
+    pred = np.full(len(y), net.output_bias)
+    for c in chains:
+        for i in range(len(y)):
+            h = X[i, c.input_index]
+            for layer in range(k):
+                h = act(c, c.weights[layer] * h + c.biases[layer])
+            pred[i] += c.output_weight * h
+    resid = pred - y
+    for j, c in enumerate(chains):
+        for i in range(len(y)):
+            hs, ts = [X[i, c.input_index]], []
+            for layer in range(k):
+                ts.append(c.weights[layer] * hs[-1] + c.biases[layer])
+                hs.append(act(c, ts[-1]))
+            grad_a[j] += resid[i] * hs[-1]
+            upstream = resid[i] * c.output_weight
+            for layer in range(k - 1, -1, -1):
+                upstream *= slope(c, ts[layer])
+                grad_b[layer, j] += upstream
+                grad_w[layer, j] += upstream * hs[layer]
+                upstream *= c.weights[layer]
+    weights = np.array([c.weights for c in chains]).T
+    alphas = np.array([c.output_weight for c in chains])
+    grad_w += beta * np.abs(weights) ** (depth - 1) * np.sign(weights)
+    grad_a += beta * np.abs(alphas) ** (depth - 1) * np.sign(alphas)
+    value = 0.5 * resid @ resid + beta / depth * (np.sum(np.abs(weights) ** depth)
+                                                  + np.sum(np.abs(alphas) ** depth))
+    return value, np.concatenate([grad_w.ravel(), grad_b.ravel(), grad_a, [resid.sum()]])
+
+
+@pytest.mark.parametrize(("activation", "depth"), ALL_ACTIVATIONS_AND_DEPTHS)
+def test_kernel_derivative_at_the_kink(activation: str, depth: int) -> None:
+    """Dyadic inputs and parameters put many pre-activations exactly at 0, where the
+    derivative is 0 (relu, abs) or the slope (leaky relu), as in the numpy implementation."""
+    rng = np.random.default_rng(depth)
+    X = rng.choice(np.arange(-4, 5) / 2, size=(40, 2))
+    y = rng.normal(size=40)
+    slope = 0.25 if activation == "leaky_relu" else 0.0
+    chains = [
+        Chain(int(rng.integers(2)), activation, rng.choice([-2.0, -1.0, 1.0, 2.0], depth - 1),
+              rng.choice(np.arange(-4, 5) / 2, depth - 1), float(rng.choice([-0.5, 0.5, 1.0])),
+              slope)
+        for _ in range(12)
+    ]
+    net = ChainNetwork(chains, 0.5, depth, beta=0.3)
+    kinks = [0] * (depth - 1)  # rows x chains with pre-activation exactly 0, per layer
+    for c in chains:
+        h = X[:, c.input_index]
+        for layer in range(depth - 1):
+            t = c.weights[layer] * h + c.biases[layer]
+            kinks[layer] += int(np.sum(t == 0.0))
+            h = np.maximum(t, slope * t) if activation != "abs" else np.abs(t)
+    assert min(kinks) >= 3  # the test exercises t = 0 in every layer
+
+    problem = _ChainProblem(net, X, y, activation, slope)
+    theta = problem.pack(net)
+    grad = np.zeros_like(theta)
+    value = problem.objective(theta, grad)
+    expected_value, expected = _loop_reference(net, X, y, zero_derivative=slope)
+    assert value == pytest.approx(expected_value, rel=1e-12)
+    np.testing.assert_allclose(grad, expected, rtol=1e-12, atol=1e-12)
+    # and another convention at 0 would give a different gradient: the test can fail
+    _, other = _loop_reference(net, X, y, zero_derivative=0.5)
+    assert not np.allclose(grad, other, rtol=1e-6, atol=1e-9)
 
 
 def test_non_finite_objective_raises() -> None:
@@ -250,7 +375,7 @@ def test_init_network_starts_from_the_lasso_solution() -> None:
         (dict(beta=-1.0), "`beta`"),
         (dict(beta=float("inf")), "`beta`"),
         (dict(record_every=0), "`record_every` must be an integer >= 1. Got 0."),
-        (dict(seed=-1), "`seed` must be an integer >= 0. Got -1."),
+        (dict(random_state=-1), "`random_state` must be an integer >= 0. Got -1."),
         (dict(negative_slope=1.0), r"`negative_slope` must be in \[0, 1\). Got 1.0."),
         (dict(negative_slope=-0.1), "`negative_slope`"),
     ],

@@ -30,7 +30,10 @@ from convexforecast._validation import (
     check_option,
     check_positive_int,
     check_xy,
+    renamed_argument,
 )
+from convexforecast.core._adam_kernel import chain_gradient, chain_residuals, column_runs
+from convexforecast.core.activations import kernel_code
 from convexforecast.core.network import Chain, ChainNetwork
 from convexforecast.core.torch_export import import_torch
 
@@ -101,10 +104,11 @@ def train_adam(
     activation: str = "relu",
     epochs: int = 2000,
     lr: float = 5e-3,
-    seed: int = 0,
+    random_state: int = 0,
     negative_slope: float = 0.01,
     record_every: int = 1,
     init_network: ChainNetwork | None = None,
+    seed: int | None = None,
 ) -> AdamResult:
     """Train the parallel-chain network with full-batch Adam (the paper's baseline).
 
@@ -130,9 +134,9 @@ def train_adam(
         Number of full-batch Adam steps (>= 1).
     lr : float
         Adam learning rate (> 0); ``torch.optim.Adam`` defaults otherwise, no weight decay.
-    seed : int
+    random_state : int
         Seed (>= 0) of the local numpy generator used for the random initialisation;
-        the run is deterministic given the seed (no global RNG state is used or changed).
+        the run is deterministic given it (no global RNG state is used or changed).
     negative_slope : float
         Slope ``a`` of leaky ReLU ``max(t, a t)``, ``0 <= a < 1`` (leaky_relu only).
     record_every : int
@@ -141,6 +145,9 @@ def train_adam(
     init_network : ChainNetwork or None
         Start from this network (for example a reconstructed Lasso solution) instead of
         a random one. Its depth and activation must match; it is not modified.
+
+    seed : int, optional
+        Deprecated name of ``random_state`` (removed in the next release).
 
     Returns
     -------
@@ -173,10 +180,12 @@ def train_adam(
     All parameters live in one flat vector updated by a single ``torch.optim.Adam``
     (``foreach=False``; Adam is elementwise, so this is the same algorithm as one
     optimiser over separate tensors). Weights and biases are stored as ``(L − 1, m)``
-    blocks with ``m = n_features * width`` chains, grouped by input column, so each
-    epoch is ``O(L)`` broadcast operations on ``(n_samples, m)`` arrays. The gradient is
-    computed in closed form with numpy (checked against torch autograd in the tests),
-    several times faster than autograd at these sizes.
+    blocks with ``m = n_features * width`` chains, grouped by input column. The objective
+    and its closed-form gradient (checked against torch autograd in the tests) are computed
+    by compiled numba kernels, one fused pass over chains and rows for the forward pass and
+    one for the backward pass, which recomputes the forward pass instead of storing
+    ``(n_samples, m)`` intermediates (:mod:`convexforecast.core._adam_kernel`). They run on
+    one thread and sum in a fixed order, so runs are bit-for-bit reproducible.
     """
     torch = import_torch("train_adam")
     start = time.perf_counter()
@@ -194,7 +203,8 @@ def train_adam(
     lr = check_nonnegative_float("lr", lr)
     if lr <= 0.0:
         raise ValueError(f"`lr` must be a finite number > 0. Got {lr!r}.")
-    seed = check_positive_int("seed", seed, minimum=0)
+    seed = check_positive_int("random_state", renamed_argument(
+        "random_state", random_state, "seed", seed, 0), minimum=0)
     negative_slope = check_nonnegative_float("negative_slope", negative_slope)
     if negative_slope >= 1.0:
         raise ValueError(f"`negative_slope` must be in [0, 1). Got {negative_slope!r}.")
@@ -260,10 +270,10 @@ class _ChainProblem:
 
     The parameters live in one flat vector ``theta = [W, B, alpha, xi]`` with ``W`` and
     ``B`` of shape ``(L - 1, m)`` (row ``l`` holds layer ``l`` of all ``m`` chains), so that
-    a forward or backward pass is ``O(L)`` broadcast operations on ``(n_samples, m)``
-    arrays and Adam updates a single tensor. The gradient is written out by hand (it is
-    checked against torch autograd in the tests); this is several times faster than
-    autograd at the paper's sizes, where per-operation overhead dominates.
+    Adam updates a single tensor. The forward and backward passes are the compiled kernels of
+    :mod:`convexforecast.core._adam_kernel` (one fused loop over chains and rows each, with
+    no ``(n_samples, m)`` temporaries; checked against torch autograd in the tests); the
+    penalty and its gradient are ``O(m)`` numpy operations.
     """
 
     def __init__(
@@ -276,8 +286,12 @@ class _ChainProblem:
         self.beta = net.beta
         self.activation = activation
         self.slope = slope
-        self.inputs = X[:, self.input_index]  # (n_samples, m), constant during training
-        self.y = y
+        self.negative_side, self.zero_derivative = kernel_code(activation, slope)
+        self.runs = column_runs(self.input_index)
+        self.Xt = np.ascontiguousarray(X.T, dtype=np.float64)  # (n_features, n_samples)
+        self.y = np.ascontiguousarray(y, dtype=np.float64)
+        self.resid = np.empty(self.y.size)  # f(X) - y at the last evaluated theta
+        self._buffer = np.empty((2, self.y.size))
 
     def pack(self, net: ChainNetwork) -> np.ndarray:
         m, k = self.n_chains, self.n_hidden
@@ -305,35 +319,15 @@ class _ChainProblem:
         biases = theta[k * m : 2 * k * m].reshape(k, m)
         return weights, biases, theta[2 * k * m : 2 * k * m + m]
 
-    def _activate(self, t: np.ndarray) -> np.ndarray:
-        if self.activation == "relu":
-            return np.maximum(t, 0.0)
-        if self.activation == "leaky_relu":
-            return np.maximum(t, self.slope * t)
-        return np.abs(t)
-
-    def _derivative(self, t: np.ndarray) -> np.ndarray:
-        """Derivative of the activation at ``t`` (at ``t = 0``: 0, or the slope for leaky relu)."""
-        if self.activation == "abs":
-            return np.sign(t)
-        deriv = (t > 0.0).astype(np.float64)
-        if self.activation == "leaky_relu":
-            deriv *= 1.0 - self.slope
-            deriv += self.slope
-        return deriv
-
     def objective(self, theta: np.ndarray, grad: np.ndarray | None = None) -> float:
-        """Objective at ``theta``; if ``grad`` is given, its gradient is written into it."""
-        weights, biases, alphas = self._views(theta)
-        hidden = [self.inputs]
-        pre_activations = []
-        for layer in range(self.n_hidden):
-            t = hidden[-1] * weights[layer]
-            t += biases[layer]
-            pre_activations.append(t)
-            hidden.append(self._activate(t))
-        resid = hidden[-1] @ alphas
-        resid += theta[-1] - self.y
+        """Objective at ``theta``; if ``grad`` is given, its gradient is written into it.
+
+        ``theta`` and ``grad`` must be contiguous float64 vectors of length ``2km + m + 1``.
+        """
+        resid = self.resid
+        chain_residuals(self.Xt, self.runs, self.y, theta, self.n_hidden, self.negative_side,
+                        resid, self._buffer)
+        weights, _, alphas = self._views(theta)
         depth, beta = self.depth, self.beta
         abs_weights, abs_alphas = np.abs(weights), np.abs(alphas)
         value = 0.5 * float(resid @ resid) + beta / depth * float(
@@ -341,18 +335,12 @@ class _ChainProblem:
         )
         if grad is None:
             return value
-        grad_weights, grad_biases, grad_alphas = self._views(grad)
-        grad_alphas[:] = resid @ hidden[-1]
+        chain_gradient(self.Xt, self.runs, resid, theta, grad, self.n_hidden,
+                       self.negative_side, self.zero_derivative)
+        grad_weights, _, grad_alphas = self._views(grad)
         grad_alphas += beta * abs_alphas ** (depth - 1) * np.sign(alphas)
-        grad[-1] = resid.sum()
-        upstream = np.multiply.outer(resid, alphas)  # d objective / d last hidden layer
-        for layer in range(self.n_hidden - 1, -1, -1):
-            upstream *= self._derivative(pre_activations[layer])
-            grad_biases[layer] = upstream.sum(axis=0)
-            grad_weights[layer] = np.einsum("ij,ij->j", upstream, hidden[layer])
-            if layer:
-                upstream *= weights[layer]
         grad_weights += beta * abs_weights ** (depth - 1) * np.sign(weights)
+        grad[-1] = resid.sum()
         return value
 
 

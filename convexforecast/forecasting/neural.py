@@ -180,7 +180,7 @@ class AdamNetForecaster(NetworkResultsMixin, BaseLagForecaster):
         result = train_adam(
             X, target, depth=self.depth, beta=float(beta), width=self.width,
             activation=self.activation, epochs=self.epochs, lr=self.lr,
-            seed=renamed(self, "random_state", "seed", 0, warn=False),
+            random_state=renamed(self, "random_state", "seed", 0, warn=False),
         )
         return _AdamStepModel(
             network=result.network,
