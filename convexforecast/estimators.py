@@ -148,7 +148,7 @@ class ConvexNetRegressor(RegressorMixin, BaseEstimator):
                 "tol": self.tol, "max_iter": self.max_iter,
                 "negative_slope": self.negative_slope, "max_switches": self.max_switches}
 
-    def fit(self, X, y) -> ConvexNetRegressor:
+    def fit(self, X, y, groups=None) -> ConvexNetRegressor:
         """Fit the globally optimal network.
 
         Parameters
@@ -157,6 +157,9 @@ class ConvexNetRegressor(RegressorMixin, BaseEstimator):
             Inputs; each column gets its own 1-D dictionary.
         y : array-like of shape (n_samples,)
             Targets.
+        groups : array-like of shape (n_samples,), optional
+            For rows pooled from several series: the time of each row, non-decreasing. The
+            β cross-validation then splits the distinct times, never one time's rows.
         """
         self._check_params()
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True, copy=True)
@@ -180,7 +183,8 @@ class ConvexNetRegressor(RegressorMixin, BaseEstimator):
                                          min_ratio=self.beta_min_ratio,
                                          one_standard_error=self.one_standard_error,
                                          warm_start=state, return_solutions=self.warm_start,
-                                         dictionaries=dictionaries, **options)
+                                         dictionaries=dictionaries, groups=groups,
+                                         **options)
             self.cv_results_ = result.as_dict()
             self.beta_ = result.best_beta
         else:

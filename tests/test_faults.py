@@ -560,7 +560,7 @@ def test_fuzzed_metric_inputs_give_a_named_error_or_the_labelwise_value(a, b):
 def test_checkpoint_error_and_model_file_error_are_value_errors():
     assert issubclass(CheckpointError, ValueError) and issubclass(ModelFileError, ValueError)
     assert issubclass(CorruptFileWarning, RuntimeWarning)
-    assert checkpoints.CHECKPOINT_FORMAT_VERSION == 2
+    assert checkpoints.CHECKPOINT_FORMAT_VERSION == 3
 
 
 # ------------------------------------------------------------------- smaller defects

@@ -32,7 +32,7 @@ from convexforecast.core.fit import solve_lasso
 from convexforecast.core.solvers.warm_start import PortableSolution, WarmStart
 from convexforecast.core.solvers.working_set import WorkingSet, beta_max
 
-__all__ = ["CVResult", "beta_grid", "cross_validate_beta", "lasso_path"]
+__all__ = ["CVResult", "beta_grid", "cross_validate_beta", "forward_chaining_splits", "lasso_path"]
 
 
 def beta_grid(beta_maximum: float, n_betas: int, min_ratio: float) -> np.ndarray:
@@ -111,12 +111,37 @@ class CVResult:
                 "std_error": self.std_error, "best_beta": self.best_beta}
 
 
+def forward_chaining_splits(n_rows: int, n_folds: int, groups: np.ndarray | None = None,
+                            ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The (train, validation) row indices of scikit-learn's ``TimeSeriesSplit``.
+
+    With ``groups`` (non-decreasing, one per row: the time of rows pooled from several
+    series) the split is made over the distinct groups, and each group's rows go whole to
+    one side.
+    """
+    splitter = TimeSeriesSplit(n_splits=n_folds)
+    if groups is None:
+        return list(splitter.split(np.empty((n_rows, 0))))
+    groups = np.asarray(groups)
+    if groups.shape != (n_rows,) or np.any(groups[1:] < groups[:-1]):
+        raise ValueError(f"`groups` must be non-decreasing with one value per row ({n_rows}). "
+                         f"Got shape {groups.shape}.")
+    starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
+    bounds = np.r_[starts, n_rows]
+    if starts.size < n_folds + 1:
+        raise ValueError(f"`groups` must hold at least cv + 1 = {n_folds + 1} distinct times. "
+                         f"Got {starts.size}.")
+    return [(np.arange(0, bounds[train[-1] + 1]),
+             np.arange(bounds[test[0]], bounds[test[-1] + 1]))
+            for train, test in splitter.split(np.empty((starts.size, 0)))]
+
+
 @single_threaded_blas
 def cross_validate_beta(X: np.ndarray, y: np.ndarray, *, n_folds: int = 5, n_betas: int = 20,
                         min_ratio: float = 1e-3, one_standard_error: bool = False,
                         warm_start: WarmStart | None = None, return_solutions: bool = False,
                         dictionaries: list[ImplicitDictionary] | None = None,
-                        **options) -> CVResult:
+                        groups: np.ndarray | None = None, **options) -> CVResult:
     """Choose β by forward-chaining cross-validation over a warm-started path.
 
     The grid is built from the β_max of the *full* training data passed in; each fold's
@@ -124,20 +149,21 @@ def cross_validate_beta(X: np.ndarray, y: np.ndarray, *, n_folds: int = 5, n_bet
     fit on a shorter window of the same series left (its cross-validation computed with
     ``return_solutions=True``), whose (fold, β) solutions start this one's when the grid has
     the same shape. ``dictionaries``: those of the full ``X``, if the caller has them already
-    (they set the β grid).
+    (they set the β grid). ``groups``: for rows pooled from several series, the time of
+    each row (non-decreasing); the folds then split the distinct times, so that no time is
+    partly in a fold's training rows and partly in its validation rows.
     """
     dictionaries = dictionaries or make_dictionaries(X, options["depth"], options["activation"],
                                                      options.get("negative_slope", 0.01),
                                                      options.get("max_switches"))
     betas = beta_grid(beta_max(dictionaries, y), n_betas, min_ratio)
-    splitter = TimeSeriesSplit(n_splits=n_folds)
     fold_mse = np.empty((n_folds, n_betas))
     previous = None
     if warm_start is not None and warm_start.cv is not None \
             and warm_start.cv_shape == fold_mse.shape:
         previous = warm_start.cv
     solutions = []
-    for f, (train, test) in enumerate(splitter.split(X)):
+    for f, (train, test) in enumerate(forward_chaining_splits(len(y), n_folds, groups)):
         fits, portables = _solve_path(X[train], y[train], betas,
                                       None if previous is None else previous[f], options,
                                       return_solutions, score=True)

@@ -38,7 +38,7 @@ from sklearn.exceptions import NotFittedError
 from .._index import first_decrease, first_step_change, infer_offset, same_labels
 from .._validation import as_float_array, check_positive_int, short_repr
 
-__all__ = ["BaseForecaster", "check_series"]
+__all__ = ["BaseForecaster", "check_continuation", "check_series"]
 
 
 def _describe(label: Any) -> str:
@@ -504,28 +504,33 @@ class BaseForecaster(BaseEstimator):
         return "cutoff_" in self.__dict__
 
     def _check_continuation(self, index: pd.Index) -> None:
-        meta = self.index_meta_
-        if meta["kind"] == "integer":
-            if not pd.api.types.is_integer_dtype(index):
-                raise TypeError(f"`y_new` must be indexed like `y` (integer index). Got "
-                                f"{type(index).__name__} of dtype {index.dtype}.")
-        elif meta["kind"] == "datetime" and not isinstance(index, pd.DatetimeIndex):
-            raise TypeError(f"`y_new` must be indexed like `y` (DatetimeIndex). Got "
-                            f"{type(index).__name__}.")
-        elif meta["kind"] == "period" and not isinstance(index, pd.PeriodIndex):
-            raise TypeError(f"`y_new` must be indexed like `y` (PeriodIndex). Got "
-                            f"{type(index).__name__}.")
-        expected = _future_index(meta, self.cutoff_, len(index))
-        if meta["kind"] == "datetime" and (index.tz is None) != (expected.tz is None):
-            raise ValueError(f"`y_new` index must have the same time zone as `y` "
-                             f"({meta.get('tz')}). Got {index.tz}.")
-        if same_labels(index, expected):
-            return
-        labels = list(index)
-        pos = next((i for i, (a, b) in enumerate(zip(labels, expected, strict=True)) if a != b), 0)
-        grid = meta.get("freq", f"step {meta.get('step')}")
-        raise ValueError(
-            f"`y_new` must continue the observed series without gaps or overlap (grid {grid}, "
-            f"last observation {_describe(self.cutoff_)}). Got {_describe(labels[pos])} where "
-            f"{_describe(expected[pos])} was expected."
-        )
+        check_continuation(index, self.index_meta_, self.cutoff_, "y_new")
+
+
+def check_continuation(index: pd.Index, meta: dict[str, Any], cutoff: Any, name: str) -> None:
+    """Raise unless ``index`` continues the grid ``meta`` right after ``cutoff`` (no gap or
+    overlap); ``name`` is the argument named in the message."""
+    if meta["kind"] == "integer":
+        if not pd.api.types.is_integer_dtype(index):
+            raise TypeError(f"`{name}` must be indexed like `y` (integer index). Got "
+                            f"{type(index).__name__} of dtype {index.dtype}.")
+    elif meta["kind"] == "datetime" and not isinstance(index, pd.DatetimeIndex):
+        raise TypeError(f"`{name}` must be indexed like `y` (DatetimeIndex). Got "
+                        f"{type(index).__name__}.")
+    elif meta["kind"] == "period" and not isinstance(index, pd.PeriodIndex):
+        raise TypeError(f"`{name}` must be indexed like `y` (PeriodIndex). Got "
+                        f"{type(index).__name__}.")
+    expected = _future_index(meta, cutoff, len(index))
+    if meta["kind"] == "datetime" and (index.tz is None) != (expected.tz is None):
+        raise ValueError(f"`{name}` index must have the same time zone as `y` "
+                         f"({meta.get('tz')}). Got {index.tz}.")
+    if same_labels(index, expected):
+        return
+    labels = list(index)
+    pos = next((i for i, (a, b) in enumerate(zip(labels, expected, strict=True)) if a != b), 0)
+    grid = meta.get("freq", f"step {meta.get('step')}")
+    raise ValueError(
+        f"`{name}` must continue the observed series without gaps or overlap (grid {grid}, "
+        f"last observation {_describe(cutoff)}). Got {_describe(labels[pos])} where "
+        f"{_describe(expected[pos])} was expected."
+    )

@@ -45,9 +45,9 @@ from .._validation import short_repr
 __all__ = ["CHECKPOINT_FORMAT_VERSION", "CheckpointError", "CheckpointStore", "describe_model",
            "fingerprint", "series_digest"]
 
-CHECKPOINT_FORMAT_VERSION = 2
-_ARRAYS = ("fold", "origin", "target", "forecast", "residuals")
-_INTEGER_ARRAYS = ("fold", "origin", "target")
+CHECKPOINT_FORMAT_VERSION = 3
+_ARRAYS = ("series", "fold", "origin", "target", "forecast", "residuals")
+_INTEGER_ARRAYS = ("series", "fold", "origin", "target")
 
 
 class CheckpointError(ValueError):
@@ -247,7 +247,7 @@ def _arrays_digest(arrays: Mapping[str, np.ndarray]) -> str:
 
 
 class CheckpointStore:
-    """Finished (model, block) results of one backtest configuration in ``directory``."""
+    """Finished (model, series, block) results of one backtest configuration in ``directory``."""
 
     def __init__(self, directory: Any, config: dict[str, Any]) -> None:
         try:
@@ -288,8 +288,10 @@ class CheckpointStore:
             self._warn(path, f"{type(exc).__name__}: {exc}", "rewriting it")
             return None
 
-    def _path(self, key: tuple[int, int]) -> Path:
-        return self.directory / f"block-m{key[0]:03d}-b{key[1]:06d}.npz"
+    def _path(self, key: tuple[int, int, int]) -> Path:
+        model, series, block = key
+        part = "pooled" if series < 0 else f"s{series:04d}"
+        return self.directory / f"block-m{model:03d}-{part}-b{block:06d}.npz"
 
     @staticmethod
     def _warn(path: Path, reason: str, action: str = "recomputing it") -> None:
@@ -297,7 +299,7 @@ class CheckpointStore:
                       CorruptFileWarning, stacklevel=4)
 
     def save(self, result: dict[str, Any]) -> None:
-        """Write one finished (model, block) result atomically."""
+        """Write one finished (model, series, block) result atomically."""
         arrays = {name: np.asarray(result[name]) for name in _ARRAYS[:-1]}
         arrays["residuals"] = (np.empty(0) if result["residuals"] is None
                                else np.asarray(result["residuals"], dtype=np.float64))
@@ -310,7 +312,7 @@ class CheckpointStore:
         np.savez(buffer, meta=np.array(json.dumps(meta)), **arrays)
         atomic_write(self._path(result["key"]), buffer.getvalue())
 
-    def load(self, key: tuple[int, int]) -> dict[str, Any] | None:
+    def load(self, key: tuple[int, int, int]) -> dict[str, Any] | None:
         """The stored result of ``key``, or None when absent, damaged or stale (warned)."""
         path = self._path(key)
         if not path.exists():
@@ -326,7 +328,7 @@ class CheckpointStore:
             self._warn(path, f"{type(exc).__name__}: {exc}")
         return None
 
-    def _check(self, key: tuple[int, int], meta: Any, arrays: dict[str, np.ndarray],
+    def _check(self, key: tuple[int, int, int], meta: Any, arrays: dict[str, np.ndarray],
                ) -> dict[str, Any]:
         if not isinstance(meta, dict):
             raise ValueError(f"metadata is a {type(meta).__name__}, not an object")

@@ -20,11 +20,13 @@ import numpy as np
 import pandas as pd
 
 from .._validation import (
+    check_bool,
     check_finite_number,
     check_finite_state,
     short_repr,
 )
 from ..core.additive import AdditiveFunction
+from .global_model import GlobalModelMixin
 from .windows import BaseLagForecaster, NetworkResultsMixin
 
 __all__ = ["ConvexARForecaster"]
@@ -56,7 +58,7 @@ class _ConvexStepModel:
         return self._function(X)
 
 
-class ConvexARForecaster(NetworkResultsMixin, BaseLagForecaster):
+class ConvexARForecaster(NetworkResultsMixin, GlobalModelMixin, BaseLagForecaster):
     """Autoregressive forecaster built on :class:`convexforecast.ConvexNetRegressor`.
 
     Parameters
@@ -88,6 +90,12 @@ class ConvexARForecaster(NetworkResultsMixin, BaseLagForecaster):
         ``warm_start``): refits on a growing window, as in an expanding-window backtest with
         ``refits_per_task > 1``, take about half the time. Results equal cold fits up to
         ``tol``; the warm-start state is not saved by :func:`save`.
+    global_model : bool
+        Fit one network on the lag windows of many series pooled together (``fit`` takes a
+        wide DataFrame or a dict of series, ``predict`` returns one column per series), each
+        series transformed and standardised by its own statistics; see
+        :mod:`convexforecast.forecasting.global_model`. :func:`backtest` gives a global
+        model the whole panel and a local one (the default) one series at a time.
     strategy, horizon
         Deprecated names of ``multistep`` and ``steps`` (removed in the next release).
 
@@ -134,6 +142,7 @@ class ConvexARForecaster(NetworkResultsMixin, BaseLagForecaster):
         beta_min_ratio: float = 1e-2,
         one_standard_error: bool = False,
         warm_start: bool = False,
+        global_model: bool = False,
         strategy: str | None = None,
         horizon: int | None = None,
     ) -> None:
@@ -154,6 +163,7 @@ class ConvexARForecaster(NetworkResultsMixin, BaseLagForecaster):
         self.beta_min_ratio = beta_min_ratio
         self.one_standard_error = one_standard_error
         self.warm_start = warm_start
+        self.global_model = global_model
         self.strategy = strategy
         self.horizon = horizon
 
@@ -167,6 +177,7 @@ class ConvexARForecaster(NetworkResultsMixin, BaseLagForecaster):
         from ..estimators import ConvexNetRegressor
 
         super()._check_params()
+        check_bool("global_model", self.global_model)
         ConvexNetRegressor(**self._regressor_params())._check_params()
 
     def _regressor_params(self) -> dict[str, Any]:
@@ -190,8 +201,9 @@ class ConvexARForecaster(NetworkResultsMixin, BaseLagForecaster):
         return ConvexNetRegressor(**params)
 
     # ------------------------------------------------------------- hooks
-    def _fit_model(self, X: np.ndarray, target: np.ndarray, step: int) -> _ConvexStepModel:
-        regressor = self._regressor(step).fit(X, target)
+    def _fit_model(self, X: np.ndarray, target: np.ndarray, step: int,
+                   groups: np.ndarray | None = None) -> _ConvexStepModel:
+        regressor = self._regressor(step).fit(X, target, groups=groups)
         return _ConvexStepModel(
             features=list(regressor.features_),
             inputs=np.asarray(regressor.feature_inputs_, dtype=np.int64),
@@ -295,11 +307,14 @@ class ConvexARForecaster(NetworkResultsMixin, BaseLagForecaster):
         pandas.DataFrame
             One row per selected feature with columns ``step`` (1-based step model),
             ``lag`` (1..lags), ``kind``, ``direction``, ``kinks`` (tuple of kink locations
-            on the scale of the transformed series, e.g. log returns), ``kinks_standardized``
+            on the scale of the transformed series, e.g. log returns; for a global model,
+            whose series have scales of their own, on the standardised scale), ``kinks_standardized``
             (on the scale the network sees), ``reflected`` (per kink, whether it is a
             reflection of the data about itself), ``is_reflection`` and ``coef``.
         """
         self._check_fitted()
+        center, scale = (0.0, 1.0) if self.__dict__.get("_global_fit") else (self.center_,
+                                                                            self.scale_)
         rows = []
         for step, model in enumerate(self.models_, start=1):
             for feature, column, weight in zip(model.features, model.inputs, model.coef,
@@ -310,7 +325,7 @@ class ConvexARForecaster(NetworkResultsMixin, BaseLagForecaster):
                     "lag": int(column) + 1,
                     "kind": feature.kind,
                     "direction": int(feature.direction),
-                    "kinks": tuple(k * self.scale_ + self.center_ for k in kinks),
+                    "kinks": tuple(k * scale + center for k in kinks),
                     "kinks_standardized": kinks,
                     "reflected": tuple(bool(r) for r in feature.reflected),
                     "is_reflection": bool(feature.is_reflection),

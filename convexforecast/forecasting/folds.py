@@ -24,8 +24,10 @@ import pandas as pd
 
 from .._validation import InvalidParameterError, check_bool, check_positive_int, short_repr
 from .base import check_series
+from .panel import panel_times
 
-__all__ = ["Fold", "TimeSeriesFold", "plan_backtest", "trailing_window"]
+__all__ = ["Fold", "PooledBlock", "TimeSeriesFold", "plan_backtest", "plan_pooled_blocks",
+           "trailing_window"]
 
 
 @dataclass(frozen=True)
@@ -236,3 +238,84 @@ def trailing_window(y: pd.Series, last: int, initial: int | None) -> tuple[pd.Se
         raise InvalidParameterError(f"`initial` + `last` must not exceed the {n} observations. "
                                     f"Got {initial} + {last}.")
     return y.iloc[n - initial - last:], initial
+
+
+@dataclass
+class PooledBlock:
+    """One refit of a global model in a backtest of many series.
+
+    Attributes
+    ----------
+    names : list of str
+        Series names by code (the panel's order).
+    visible : dict of str to pandas.Series
+        Each series up to the last observation the block may use: its last origin in the
+        block, or for a series without one, the refit time.
+    train : dict of str to (int, int)
+        First and last position, in ``visible``, of each series' training window at the
+        refit time (series too short to give a lag window are not listed).
+    events : list of (int, Fold, pandas.Index)
+        The block's folds as (series code, fold, target labels), ordered by origin time, then
+        series code.
+    times : ndarray
+        The origin time of every event (see :func:`~convexforecast.forecasting.panel.panel_times`).
+    """
+
+    names: list[str]
+    visible: dict[str, pd.Series]
+    train: dict[str, tuple[int, int]]
+    events: list[tuple[int, Fold, pd.Index]]
+    times: np.ndarray
+
+    def by_time(self) -> list[list[tuple[int, Fold, pd.Index]]]:
+        """The events grouped by origin time, in time order."""
+        cuts = np.flatnonzero(np.diff(self.times)) + 1
+        bounds = np.r_[0, cuts, len(self.events)]
+        return [self.events[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
+def plan_pooled_blocks(panel: dict[str, pd.Series], plans: dict[str, list[Fold]],
+                       initial_sizes: dict[str, int], fixed_train_size: bool,
+                       min_length: int) -> list[PooledBlock]:
+    """The refits of a global model over the per-series fold plans ``plans``.
+
+    A global model is refitted at every time one of the series' own plans refits (with one
+    calendar and one plan, exactly the series' common refit times). Each fold is forecast by
+    the latest refit at or before its origin; a refit at time ``t`` trains on every series'
+    observations at or before ``t`` (the last ``initial_sizes[name]`` of them with
+    ``fixed_train_size``), leaving out series with fewer than ``min_length``.
+    """
+    names = list(panel)
+    times = {name: panel_times(series.index) for name, series in panel.items()}
+    starts = np.unique(np.array([times[name][f.origin] for name in names for f in plans[name]
+                                 if f.refit], dtype=np.int64))
+    assigned: list[list[tuple[int, int, Fold]]] = [[] for _ in starts]
+    for code, name in enumerate(names):
+        for fold in plans[name]:
+            time = times[name][fold.origin]
+            assigned[int(np.searchsorted(starts, time, side="right")) - 1].append(
+                (int(time), code, fold))
+    blocks = []
+    for start, block_events in zip(starts, assigned, strict=True):
+        block_events.sort(key=lambda event: (event[0], event[1], event[2].fold))
+        train, ends = {}, {}
+        for name in names:
+            end = int(np.searchsorted(times[name], start, side="right")) - 1
+            if end + 1 >= min_length:
+                train[name] = (max(0, end - initial_sizes[name] + 1) if fixed_train_size
+                               else 0, end)
+                ends[name] = end
+        events = []
+        for _, code, fold in block_events:
+            name = names[code]
+            if name not in train:
+                raise RuntimeError(f"series {name!r} has a fold at position {fold.origin} but "
+                                   "too few observations at its refit time")
+            ends[name] = max(ends[name], fold.origin)
+            series = panel[name]
+            events.append((code, fold, series.index[fold.test_start: fold.test_end + 1]))
+        blocks.append(PooledBlock(
+            names=names, visible={name: panel[name].iloc[: end + 1] for name, end in ends.items()},
+            train=train, events=events,
+            times=np.array([event[0] for event in block_events], dtype=np.int64)))
+    return blocks

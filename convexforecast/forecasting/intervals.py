@@ -97,6 +97,11 @@ def _check_frame(predictions: Any) -> pd.DataFrame:
     return predictions
 
 
+def _group_keys(frame: pd.DataFrame) -> list[str]:
+    """Calibration groups: per model and horizon, and per series in a panel backtest."""
+    return ["model", "series", "horizon"] if "series" in frame.columns else ["model", "horizon"]
+
+
 def _calibration_counts(group: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Order of the group's rows by target, and for each row how many targets are <= its origin."""
     order = np.argsort(group["target"].to_numpy(), kind="stable")
@@ -139,7 +144,7 @@ def conformal_intervals(predictions: pd.DataFrame, *, level: float = 0.9) -> pd.
     level = check_fraction("level", level)
     lower = np.full(len(frame), np.nan)
     upper = np.full(len(frame), np.nan)
-    for rows in frame.groupby(["model", "horizon"], sort=False).indices.values():
+    for rows in frame.groupby(_group_keys(frame), sort=False).indices.values():
         group = frame.iloc[rows]
         order, counts = _calibration_counts(group)
         residuals = np.abs(group["actual"].to_numpy(np.float64) - group["forecast"].to_numpy(
@@ -180,13 +185,15 @@ def bootstrap_intervals(
     n_boot : int
         Bootstrap draws per forecast.
     random_state : int
-        Base seed. Each forecast's draws use a generator seeded from ``(random_state, model, horizon,
-        origin)``, so results do not depend on row order or on parallel execution.
+        Base seed. Each forecast's draws use a generator seeded from ``(random_state, model,
+        [series,] horizon, origin)``, so results do not depend on row order or on parallel
+        execution.
     residuals : {"out_of_sample", "in_sample"}
         Residual pool (see the module docstring).
     in_sample_residuals : mapping, optional
         ``(model, fold) -> one-step in-sample residuals`` of the model used for that fold
-        (required for ``residuals="in_sample"``; None entries give NaN bounds).
+        (``(model, series, fold)`` when ``predictions`` has a ``series`` column; required for
+        ``residuals="in_sample"``; None entries give NaN bounds).
     seed : int, optional
         Deprecated name of ``random_state`` (removed in the next release).
 
@@ -207,7 +214,9 @@ def bootstrap_intervals(
     minimum = min_calibration_size(level)
     lower = np.full(len(frame), np.nan)
     upper = np.full(len(frame), np.nan)
-    for (model, horizon), rows in frame.groupby(["model", "horizon"], sort=False).indices.items():
+    for key, rows in frame.groupby(_group_keys(frame), sort=False).indices.items():
+        model, horizon = key[0], key[-1]
+        series = key[1:-1]  # () for one series, (name,) in a panel backtest
         group = frame.iloc[rows]
         forecast = group["forecast"].to_numpy(np.float64)
         origins = group["origin"].to_numpy()
@@ -217,7 +226,7 @@ def bootstrap_intervals(
             pools = [pool_all[:n] for n in counts]
         else:
             folds = group["fold"].to_numpy()
-            pools = [in_sample_residuals.get((model, int(f))) for f in folds]
+            pools = [in_sample_residuals.get((model, *series, int(f))) for f in folds]
         for i, pool in enumerate(pools):
             if pool is None:
                 continue
@@ -225,7 +234,8 @@ def bootstrap_intervals(
             pool = pool[np.isfinite(pool)]
             if pool.size < minimum:
                 continue
-            rng = np.random.default_rng(_stable_seed(seed, model, int(horizon), origins[i]))
+            rng = np.random.default_rng(_stable_seed(seed, model, *series, int(horizon),
+                                                     origins[i]))
             steps = int(horizon) if residuals == "in_sample" else 1
             draws = pool[rng.integers(0, pool.size, size=(n_boot, steps))].sum(axis=1)
             lo, hi = np.quantile(forecast[i] + draws, quantiles)

@@ -6,6 +6,11 @@ so no fit, transform or cross-validation can see data after an origin. Within a 
 forecaster with ``warm_start=True`` starts every refit from the previous one. Warnings raised in
 a task are recorded (category and message) and re-raised in the caller by
 :func:`reemit_warnings`, whatever process the task ran in.
+
+A local model's block is one series' (:func:`run_task`); a global model's block
+(:func:`run_global_task`, :class:`~convexforecast.forecasting.folds.PooledBlock`) fits the
+panel as it was at the block's refit time and then forecasts every series' origins of the
+block in time order, each series updated only up to its own origin.
 """
 
 from __future__ import annotations
@@ -20,11 +25,24 @@ import pandas as pd
 from sklearn.base import clone
 
 from .._index import same_labels
-from .folds import Fold
+from .folds import Fold, PooledBlock
 
-__all__ = ["MAX_WARNINGS_PER_MODEL", "fit_and_predict", "reemit_warnings", "run_task"]
+__all__ = ["MAX_WARNINGS_PER_MODEL", "fit_and_predict", "reemit_warnings", "run_global_task",
+           "run_task"]
 
 MAX_WARNINGS_PER_MODEL = 10  # distinct warnings re-raised per model (then one summary)
+
+
+def _recorded(run: Any, *args: Any) -> dict[str, Any]:
+    """``run(*args)`` with its warnings recorded (category path and message, each once)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = run(*args)
+    messages: dict[tuple[str, str], None] = {}
+    for item in caught:
+        path = f"{item.category.__module__}.{item.category.__qualname__}"
+        messages[(path, str(item.message))] = None
+    return {**result, "warnings": [list(m) for m in messages]}
 
 
 def run_task(
@@ -33,27 +51,74 @@ def run_task(
     folds: list[list[Fold]],
     target_labels: list[list[pd.Index]],
     gap: int,
-    keys: list[tuple[int, int]],
+    keys: list[tuple[int, int, int]],
 ) -> list[dict[str, Any]]:
-    """Run consecutive refit blocks on one fresh copy: per block, fit then update/predict.
+    """Run consecutive refit blocks of one series on one fresh copy: per block, fit then
+    update/predict.
 
     ``visible[b]`` ends at block b's last origin: nothing after it is available to block b.
-    Warnings are recorded per block (category path and message, each once) and returned, so
+    ``keys[b]`` is ``(model, series, block)``. Warnings are recorded per block and returned, so
     that :func:`reemit_warnings` can re-emit them in the caller's process whatever the backend.
     """
     model = clone(forecaster, safe=False)
     results = []
     for y_visible, block_folds, labels, key in zip(visible, folds, target_labels, keys,
                                                    strict=True):
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            result = fit_and_predict(model, y_visible, block_folds, labels, gap)
-        messages: dict[tuple[str, str], None] = {}
-        for item in caught:
-            path = f"{item.category.__module__}.{item.category.__qualname__}"
-            messages[(path, str(item.message))] = None
-        results.append({"key": key, **result, "warnings": [list(m) for m in messages]})
+        result = _recorded(fit_and_predict, model, y_visible, block_folds, labels, gap)
+        result["series"] = np.full(result["fold"].size, key[1], dtype=np.int64)
+        results.append({"key": key, **result})
     return results
+
+
+def run_global_task(forecaster: Any, blocks: list[PooledBlock], gap: int,
+                    keys: list[tuple[int, int, int]]) -> list[dict[str, Any]]:
+    """Run consecutive pooled blocks of a global model on one fresh copy (see the module
+    docstring); ``keys[b]`` is ``(model, -1, block)``."""
+    model = clone(forecaster, safe=False)
+    return [{"key": key, **_recorded(fit_and_predict_pooled, model, block, gap)}
+            for block, key in zip(blocks, keys, strict=True)]
+
+
+def fit_and_predict_pooled(model: Any, block: PooledBlock, gap: int) -> dict[str, Any]:
+    """One pooled block: fit the panel at the refit time, then, origin time by origin time,
+    update the series that have a fold there up to their origin and forecast them."""
+    start = time.perf_counter()
+    model.fit({name: block.visible[name].iloc[a: b + 1]
+               for name, (a, b) in block.train.items()})
+    fit_seconds = time.perf_counter() - start
+    position = {name: b for name, (_, b) in block.train.items()}
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("series", "fold", "origin", "target",
+                                                          "forecast")}
+    predict_seconds = 0.0
+    for events in block.by_time():
+        start = time.perf_counter()
+        updates = {}
+        for code, fold, _ in events:
+            name = block.names[code]
+            if fold.origin > position[name]:
+                updates[name] = block.visible[name].iloc[position[name] + 1: fold.origin + 1]
+                position[name] = fold.origin
+        if updates:
+            model.update(updates)
+        n_ahead = max(gap + fold.test_end - fold.test_start + 1 for _, fold, _ in events)
+        prediction = model.predict(n_ahead)
+        predict_seconds += time.perf_counter() - start
+        for code, fold, labels in events:
+            name = block.names[code]
+            column = prediction[name].dropna()
+            n_test = fold.test_end - fold.test_start + 1
+            if not same_labels(column.index[gap: gap + n_test], labels):
+                raise RuntimeError(
+                    f"{type(model).__name__}.predict returned targets "
+                    f"{list(column.index[gap: gap + n_test])} for series {name!r} at fold "
+                    f"{fold.fold}; expected {list(labels)}.")
+            parts["series"].append(np.full(n_test, code, dtype=np.int64))
+            parts["fold"].append(np.full(n_test, fold.fold, dtype=np.int64))
+            parts["origin"].append(np.full(n_test, fold.origin, dtype=np.int64))
+            parts["target"].append(np.arange(fold.test_start, fold.test_end + 1, dtype=np.int64))
+            parts["forecast"].append(column.to_numpy(dtype=np.float64)[gap: gap + n_test])
+    return {**{key: np.concatenate(value) for key, value in parts.items()},
+            "residuals": None, "fit_seconds": fit_seconds, "predict_seconds": predict_seconds}
 
 
 def fit_and_predict(model: Any, y_visible: pd.Series, folds: list[Fold],
@@ -106,23 +171,24 @@ def _warning_category(path: str) -> type[Warning]:
     return category if isinstance(category, type) and issubclass(category, Warning) else UserWarning
 
 
-def reemit_warnings(names: list[str], blocks: dict[int, list[Fold]],
-                    results: dict[tuple[int, int], dict[str, Any]], index: pd.Index) -> None:
+def reemit_warnings(fits: dict[str, list[tuple[dict[str, Any], str]]]) -> None:
     """Re-raise the tasks' warnings in the caller, once per model and message, in plan order.
 
-    Each names the model, the number of fits that raised it and the first fit's origin; past
-    ``MAX_WARNINGS_PER_MODEL`` distinct messages per model, one summary warning says how many
-    more there were.
+    ``fits[model]`` lists, in plan order, each fit's result and a description of its first
+    origin. Each warning names the model, the number of fits that raised it and the first
+    fit's origin; past ``MAX_WARNINGS_PER_MODEL`` distinct messages per model, one summary
+    warning says how many more there were.
     """
-    for i, name in enumerate(names):
-        seen: dict[tuple[str, str], list[int]] = {}
-        for block, block_folds in blocks.items():
-            for path, message in results[(i, block)]["warnings"]:
-                seen.setdefault((path, message), []).append(block_folds[0].origin)
+    for name, model_fits in fits.items():
+        seen: dict[tuple[str, str], list[str]] = {}
+        for result, origin in model_fits:
+            for path, message in result["warnings"]:
+                seen.setdefault((path, message), []).append(origin)
         for n, ((path, message), origins) in enumerate(seen.items()):
             if n == MAX_WARNINGS_PER_MODEL:
                 warnings.warn(f"Model {name!r}: {len(seen) - n} more distinct warnings not shown.",
                               UserWarning, stacklevel=3)
                 break
-            warnings.warn(f"Model {name!r} ({len(origins)} of {len(blocks)} fits, first at origin "
-                          f"{index[origins[0]]}): {message}", _warning_category(path), stacklevel=3)
+            warnings.warn(f"Model {name!r} ({len(origins)} of {len(model_fits)} fits, first at "
+                          f"origin {origins[0]}): {message}", _warning_category(path),
+                          stacklevel=3)
