@@ -16,7 +16,9 @@ Subcommands
 
 Data (every subcommand but ``fetch``): ``--dataset sp500`` (default, offline, S&P 500 daily
 adjusted close 1999-2018 from the ``arch`` package), ``--ticker SYMBOL`` (yfinance, cached) or
-``--csv PATH`` (a Yahoo-format CSV). Daily stock data have exchange holidays; by default they
+``--csv PATH`` (a Yahoo-format CSV). ``backtest`` also takes a universe, ``--tickers A,B,C`` or
+``--csv-dir DIR`` (see :mod:`convexforecast.cli_universe`), with portfolio options
+``--portfolio`` and ``--top-k``. Daily stock data have exchange holidays; by default they
 are forward-filled onto the business-day grid (``--fill ffill``, reported on stderr) because the
 forecasters need a regular frequency.
 
@@ -47,6 +49,7 @@ from typing import Any
 import pandas as pd
 
 from ._artefacts import library_version
+from ._cli_shared import PROG, describe_args, note, periods_per_year, print_table
 from ._validation import (
     InvalidParameterError,
     check_beta,
@@ -57,13 +60,12 @@ from ._validation import (
 
 __all__ = ["MODELS", "build_forecasters", "main"]
 
-PROG = "convexforecast"
-MODELS = ("convex", "arima", "adam", "naive", "linear", "drift")
+MODELS = ("convex", "convex-global", "arima", "adam", "naive", "linear", "drift")
 DEFAULT_MODELS = "convex,arima,adam,naive"
 DEFAULTS = {
     "lags": 5, "depth": 3, "beta": "cv", "steps_ahead": 1, "last": 250, "initial": 750,
     "refit": 50, "jobs": 1, "epochs": 300, "level": 0.9, "cost_bps": 5.0, "steps": 5,
-    "calibration": 100,
+    "calibration": 100, "top_k": 3,
 }
 
 
@@ -117,7 +119,7 @@ class _Renamed(argparse.Action):
         super().__init__(option_strings, dest, **kwargs)
 
     def __call__(self, parser, namespace, values, option_string=None) -> None:
-        _note(f"{option_string} is deprecated and will be removed in the next release; use "
+        note(f"{option_string} is deprecated and will be removed in the next release; use "
               f"{self.new}")
         setattr(namespace, self.dest, values)
 
@@ -149,13 +151,19 @@ def _order(text: str) -> str | tuple[int, int, int]:
 
 
 # ----------------------------------------------------------------------------- parser
-def _data_options(parser: argparse.ArgumentParser) -> None:
+def _data_options(parser: argparse.ArgumentParser, universe: bool = False) -> None:
     group = parser.add_argument_group("data")
     source = group.add_mutually_exclusive_group()
     source.add_argument("--dataset", default=None, metavar="NAME",
                         help="built-in dataset: sp500 (default) or nasdaq")
     source.add_argument("--ticker", metavar="SYMBOL", help="Yahoo Finance ticker, e.g. BTC-USD")
     source.add_argument("--csv", metavar="PATH", help="Yahoo-format CSV file")
+    if universe:
+        source.add_argument("--tickers", metavar="A,B,...",
+                            help="a universe of Yahoo tickers, backtested together")
+        source.add_argument("--csv-dir", metavar="DIR",
+                            help="a universe: a folder of Yahoo-format CSVs (one per ticker) "
+                                 "or one wide CSV")
     group.add_argument("--column", default=None,
                        help="price column (default: 'Adj Close' for datasets, else 'Close')")
     group.add_argument("--start", help="first date (inclusive), e.g. 2015-01-01")
@@ -205,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     bt = sub.add_parser("backtest", help="rolling-origin comparison with a report (default)",
                         description="Rolling-origin backtest; writes CSVs, PNGs and an HTML "
                                     "report to --out.")
-    _data_options(bt)
+    _data_options(bt, universe=True)
     _model_options(bt, DEFAULT_MODELS)
     run = bt.add_argument_group("backtest")
     run.add_argument("--steps", type=_positive_int, default=DEFAULTS["steps_ahead"],
@@ -231,6 +239,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--cost-bps", type=_nonnegative_float, default=DEFAULTS["cost_bps"],
                      help=f"transaction cost per unit traded in bps (default "
                           f"{DEFAULTS['cost_bps']:g})")
+    run.add_argument("--portfolio", choices=("top_k", "long_short", "sign"),
+                     default="long_short",
+                     help="universes: how forecasts become portfolio weights (default "
+                          "long_short)")
+    run.add_argument("--top-k", type=_positive_int, default=DEFAULTS["top_k"], metavar="K",
+                     help=f"universes: assets per side of the portfolio (default "
+                          f"{DEFAULTS['top_k']})")
     run.add_argument("--out", default="convexforecast-report", metavar="DIR",
                      help="report directory (default ./convexforecast-report)")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -291,7 +306,7 @@ def load_series(args: argparse.Namespace) -> pd.Series:
     if not args.ticker and (args.start or args.end):
         y = _slice_dates(y, args.start, args.end)
     if y.attrs.get("n_filled"):
-        _note(f"{label}: forward-filled {y.attrs['n_filled']} missing date(s) or value(s) "
+        note(f"{label}: forward-filled {y.attrs['n_filled']} missing date(s) or value(s) "
               "of the full series (e.g. exchange holidays); --fill strict refuses them")
     if y.index.freq is None and len(y) > 2:
         raise ValueError(f"{label} has no regular frequency (irregular timestamps); the "
@@ -317,20 +332,6 @@ def _slice_dates(y: pd.Series, start: str | None, end: str | None) -> pd.Series:
         raise ValueError(f"No observations in the window --start/--end {window}; the series "
                          f"covers {y.index[0].date()} to {y.index[-1].date()}.")
     return out
-
-
-def _periods_per_year(index: pd.DatetimeIndex) -> float:
-    freq = index.freq
-    if freq is None:
-        return 252.0
-    name = freq.name if hasattr(freq, "name") else str(freq)
-    table = {"B": 252.0, "C": 252.0, "D": 365.0, "W": 52.0, "MS": 12.0, "ME": 12.0, "M": 12.0}
-    if name in table:
-        return table[name] / max(1, getattr(freq, "n", 1))
-    try:
-        return pd.Timedelta(days=365.25) / pd.Timedelta(freq)
-    except (TypeError, ValueError):
-        return 252.0
 
 
 # ----------------------------------------------------------------------------- models
@@ -359,6 +360,8 @@ def _builders() -> dict[str, Callable[[ModelSettings], Any]]:
     return {
         "convex": lambda s: _import("convex", "ConvexARForecaster", "convex")(
             lags=s.lags, depth=s.depth, beta=s.beta, transform=s.transform),
+        "convex-global": lambda s: _import("convex", "ConvexARForecaster", "convex-global")(
+            lags=s.lags, depth=s.depth, beta=s.beta, transform=s.transform, global_model=True),
         "arima": lambda s: _import("arima", "ARIMAForecaster", "arima")(order=s.arima_order),
         "adam": lambda s: _import("neural", "AdamNetForecaster", "adam")(
             lags=s.lags, depth=s.depth, beta=s.beta, transform=s.transform, epochs=s.epochs,
@@ -372,7 +375,8 @@ def _builders() -> dict[str, Callable[[ModelSettings], Any]]:
 
 def build_forecasters(names: Sequence[str], settings: ModelSettings | None = None
                       ) -> dict[str, Any]:
-    """Forecasters by CLI name (``convex, arima, adam, naive, linear, drift``).
+    """Forecasters by CLI name (``convex, convex-global, arima, adam, naive, linear, drift``;
+    ``convex-global`` is one convex network fitted on all series of a universe).
 
     The Adam net uses the same lags, transform, depth and beta as the convex net (with
     ``beta="cv"`` it trains at the beta the convex net's cross-validation picks on the same
@@ -393,10 +397,6 @@ def _settings(args: argparse.Namespace) -> ModelSettings:
 
 
 # --------------------------------------------------------------------------- output
-def _note(message: str) -> None:
-    print(f"{PROG}: note: {message}", file=sys.stderr)
-
-
 @contextmanager
 def _one_line_warnings() -> Iterator[None]:
     """Show each distinct warning once, as one ``convexforecast: warning:`` line."""
@@ -416,12 +416,6 @@ def _one_line_warnings() -> Iterator[None]:
         yield
 
 
-def _print_table(title: str, frame: pd.DataFrame) -> None:
-    print(f"\n{title}")
-    with pd.option_context("display.width", 140, "display.max_columns", 20):
-        print(frame.to_string(float_format=lambda v: f"{v:.4g}"))
-
-
 # ---------------------------------------------------------------------------- commands
 def cmd_backtest(args: argparse.Namespace) -> int:
     """Run the backtest subcommand."""
@@ -430,12 +424,16 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     from .forecasting.strategy import run_strategy
     from .report import write_backtest_report
 
-    y = load_series(args)
     models = build_forecasters(args.models, _settings(args))
     if args.refits_per_task > 1:
         for model in models.values():
             if "warm_start" in model.get_params():
                 model.set_params(warm_start=True)
+    if args.tickers or args.csv_dir:
+        from .cli_universe import run_universe_backtest
+
+        return run_universe_backtest(args, models)
+    y = load_series(args)
     initial = args.initial
     if initial is None and args.last < len(y):
         initial = min(DEFAULTS["initial"], len(y) - args.last)
@@ -454,39 +452,31 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     metrics = result.metrics
     shown = [c for c in ("mae", "rmse", "mape", "mase", "directional_accuracy", "coverage")
              if c in metrics.columns]
-    _print_table("metrics (all horizons):", metrics[shown])
+    print_table("metrics (all horizons):", metrics[shown])
     tables: dict[str, pd.DataFrame] = {}
     if "naive" in models and len(models) > 1:
         dm = result.dm_tests("naive")
         tables["dm_tests_vs_naive"] = dm
-        _print_table("Diebold-Mariano (HLN) vs naive, squared loss "
+        print_table("Diebold-Mariano (HLN) vs naive, squared loss "
                      "(negative = better than naive):", dm[["statistic", "pvalue"]])
     strategies = {
         name: run_strategy(result, y, model=name, rule=args.rule, horizon=1,
-                           cost_bps=args.cost_bps, periods_per_year=_periods_per_year(y.index))
+                           cost_bps=args.cost_bps, periods_per_year=periods_per_year(y.index))
         for name in models if name != "naive"
     }
     if strategies:
         table = pd.DataFrame({name: s.metrics.loc["strategy"] for name, s in strategies.items()})
         table["buy_and_hold"] = next(iter(strategies.values())).metrics.loc["buy_and_hold"]
-        _print_table(f"strategy ({args.rule}, {args.cost_bps:g} bps):",
+        print_table(f"strategy ({args.rule}, {args.cost_bps:g} bps):",
                      table.T[["total_return", "sharpe", "max_drawdown", "exposure"]])
-    _print_table("fit time (s):", result.timings[["fit_seconds", "n_fits"]])
+    print_table("fit time (s):", result.timings[["fit_seconds", "n_fits"]])
     notes = [f"data: {y.attrs['label']}", f"span: {y.index[0].date()} to {y.index[-1].date()}",
-             f"settings: {_describe_args(args, initial)}"]
+             f"settings: {describe_args(args, initial)}"]
     files = write_backtest_report(result, args.out, strategies=strategies, tables=tables,
                                   title=f"convexforecast backtest: {y.attrs['label']}",
                                   notes=notes)
     print(f"\nreport: {files.html}")
     return 0
-
-
-def _describe_args(args: argparse.Namespace, initial: int) -> str:
-    beta = args.beta if isinstance(args.beta, str) else f"{args.beta:g}"
-    return (f"models={','.join(args.models)} lags={args.lags} depth={args.depth} beta={beta} "
-            f"transform={args.transform} steps={args.steps} last={args.last} "
-            f"initial={initial} refit={args.refit} level={args.level} rule={args.rule} "
-            f"cost_bps={args.cost_bps:g}")
 
 
 def cmd_forecast(args: argparse.Namespace) -> int:
@@ -518,7 +508,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
           f"{calibration} rolling origins")
     print(table.to_string(index=False, float_format=lambda v: f"{v:.6g}"))
     if table["lower"].isna().any():
-        _note("some intervals are NaN: too few calibration errors for that horizon and level "
+        note("some intervals are NaN: too few calibration errors for that horizon and level "
               "(raise --calibration)")
     if args.out:
         out = Path(args.out)

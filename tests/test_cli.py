@@ -283,3 +283,47 @@ def test_backtest_output_does_not_depend_on_the_index_unit(capsys, offline, monk
         outputs[unit] = pd.read_csv(offline / f"rep-{unit}" / "predictions.csv")
     assert len(outputs["ns"]) == 50
     assert outputs["us"].equals(outputs["ns"]) and outputs["s"].equals(outputs["ns"])
+
+
+# ----------------------------------------------------------------------------- universes
+def _universe_folder(folder: Path) -> Path:
+    folder.mkdir()
+    days = pd.bdate_range("2023-01-02", periods=160)
+    for seed, name in enumerate(("AAA", "BBB", "CCC", "DDD")):
+        frame = make_frame(days[20:] if name == "DDD" else days, seed=seed)  # DDD listed later
+        frame.to_csv(folder / f"{name}.csv")
+    return folder
+
+
+def test_backtest_universe_from_csv_dir(capsys, offline):
+    folder = _universe_folder(offline / "universe")
+    code, out, err = run(capsys, "backtest", "--csv-dir", str(folder), "--models",
+                         "naive,linear,convex-global", "--beta", "0.5", "--lags", "2",
+                         "--last", "30", "--refit", "15", "--top-k", "1", "--no-progress",
+                         "--out", "uni")
+    assert code == 0, err
+    assert "AAA, BBB, CCC, DDD" in out and "MASE per series" in out
+    assert "portfolio (long_short, top 1" in out and "equal_weight" in out
+    predictions = pd.read_csv(offline / "uni" / "predictions.csv")
+    assert sorted(predictions["series"].unique()) == ["AAA", "BBB", "CCC", "DDD"]
+    assert predictions.groupby(["model", "series"]).size().eq(30).all()
+    by_series = pd.read_csv(offline / "uni" / "metrics_by_series.csv")
+    assert len(by_series) == 3 * 4
+    assert (offline / "uni" / "report.html").is_file()
+
+
+def test_backtest_universe_from_tickers_names_failures(capsys, offline):
+    code, out, err = run(capsys, "backtest", "--tickers", "DEMO-USD,NOPE1,NOPE2", "--models",
+                         "naive,linear", "--last", "30", "--no-progress", "--out", "tk")
+    assert code == 1
+    assert_one_line_error(err, "NOPE1", "NOPE2")
+    code, out, err = run(capsys, "backtest", "--tickers", "DEMO-USD", "--models", "naive,linear",
+                         "--last", "30", "--refit", "30", "--no-progress", "--out", "tk")
+    assert code == 0, err
+    assert "DEMO-USD" in out
+
+
+def test_universe_options_only_on_backtest(capsys, offline):
+    folder = _universe_folder(offline / "universe")
+    code, _, err = run(capsys, "explain", "--csv-dir", str(folder))
+    assert code == 2 and "--csv-dir" in err

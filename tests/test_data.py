@@ -540,3 +540,12 @@ def test_load_csv_of_a_folder_and_of_a_wide_file(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(FileNotFoundError, match="a folder without any"):
         load_csv(tmp_path / "empty")
+
+
+def test_check_prices_refuses_an_empty_series_with_a_named_error():
+    from convexforecast.data.loaders import DataError, check_prices
+
+    empty = pd.Series([], index=pd.DatetimeIndex([], freq="D"), name="px", dtype=float)
+    for fill in (None, "ffill", "keep"):
+        with pytest.raises(DataError, match="`px` must hold at least one price"):
+            check_prices(empty, fill=fill)

@@ -179,6 +179,8 @@ def check_prices(
     if not isinstance(index, pd.DatetimeIndex):
         raise TypeError(f"{label} must be indexed by dates (DatetimeIndex). Got "
                         f"{type(index).__name__}.")
+    if len(index) == 0:
+        raise DataError(f"{label} must hold at least one price. Got an empty series.")
     if index.hasnans:
         pos = int(np.flatnonzero(index.isna())[0])
         raise DataError(f"{label} has a missing date (NaT) at row {pos}.")

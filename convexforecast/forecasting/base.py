@@ -209,8 +209,11 @@ def check_series(y: Any, name: str = "y") -> pd.Series:
     accept (see :meth:`BaseForecaster.fit`). ``y`` itself is never modified."""
     series = _as_series(y, name)
     values = _validate_values(series, name)
-    _validate_index(series.index, name)
-    return pd.Series(values, index=series.index.copy(), name=series.name)
+    meta = _validate_index(series.index, name)
+    index = series.index.copy()
+    if meta["kind"] == "datetime" and index.freq is None:  # slices keep the inferred grid
+        index = pd.DatetimeIndex(index, freq=meta["freq"])
+    return pd.Series(values, index=index, name=series.name)
 
 
 def _check_count(name: str, value: Any, minimum: int | None) -> int:

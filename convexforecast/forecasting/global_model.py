@@ -37,15 +37,17 @@ import pandas as pd
 
 from .._validation import as_float_array, check_finite_number, check_positive_int, short_repr
 from .base import (
+    _as_series,
     _check_count,
     _check_index_meta,
     _future_index,
     _past_index,
     _validate_index,
+    _validate_values,
     check_continuation,
     check_series,
 )
-from .panel import check_panel, is_panel, panel_times
+from .panel import _frame_column, check_panel, is_panel, panel_times
 from .transforms import get_transform
 from .windows import lag_matrix
 
@@ -261,24 +263,25 @@ class GlobalModelMixin:
         if isinstance(y_new, pd.Series):
             y_new = {_single_name(y_new): y_new}
         if isinstance(y_new, pd.DataFrame):  # all-NaN columns: nothing new for that series
-            y_new = y_new.loc[:, y_new.notna().any().to_numpy()]
+            new = {column: _frame_column(y_new, column, "y_new") for column in y_new.columns
+                   if y_new[column].notna().any()}
         elif isinstance(y_new, Mapping):
-            y_new = {key: value for key, value in y_new.items()
-                     if not (isinstance(value, pd.Series) and value.empty)}
-        if is_panel(y_new) and (y_new.shape[1] == 0 if isinstance(y_new, pd.DataFrame)
-                                else not y_new):
-            return self
-        panel = check_panel(y_new, "y_new")
-        unknown = [name for name in panel if name not in self._series]
+            new = {key: _as_series(value, f"y_new[{key!r}]") for key, value in y_new.items()}
+        else:
+            raise TypeError(f"`y_new` must be a wide DataFrame or a dict of Series. Got "
+                            f"{type(y_new).__name__}.")
+        unknown = [name for name in new if name not in self._series]
         if unknown:
             raise ValueError(f"`y_new` must hold only the fitted series {list(self._series)}. "
                              f"Got {unknown}.")
         updates = {}
-        for name, series in panel.items():
-            state = self._series[name]
+        for name, series in new.items():
+            if series.empty:
+                continue
             label = f"y_new[{name!r}]"
+            values = _validate_values(series, label)
+            state = self._series[name]
             check_continuation(series.index, state.meta, state.cutoff, label)
-            values = series.to_numpy()
             self._check_values(values, label)
             updates[name] = (series.index[-1], values)
         for name, (cutoff, values) in updates.items():
