@@ -54,6 +54,7 @@ _EXPORTS = {
     "save_forecaster": "convexforecast.forecasting.persistence",
     "PortfolioResult": "convexforecast.forecasting.portfolio",
     "run_portfolio": "convexforecast.forecasting.portfolio",
+    "sharpe_interval": "convexforecast.forecasting.strategy",
     "StrategyResult": "convexforecast.forecasting.strategy",
     "run_strategy": "convexforecast.forecasting.strategy",
 }

@@ -68,6 +68,22 @@ facts = {
     "skforecast_forecast_length": int(len(sk_forecast)) if skforecast is not None else None,
 }
 """,
+    "04_universe.ipynb": """
+counts = result.predictions.groupby(["model", "series"]).size().unstack("model")
+facts = {
+    "models": list(result.models),
+    "series": list(result.series),
+    "same_targets_for_every_model": bool((counts.nunique(axis=1) == 1).all()),
+    "pooled_n_series": sorted({int(v) for v in pooled["n_series"]}),
+    "holm_not_below_raw": bool((per_series["pvalue_adjusted"] >= per_series["pvalue"] - 1e-15).all()),
+    "global_relative_gap": float(global_model.duality_gap_ / global_model.objective_),
+    "portfolio_rows": list(portfolio.index),
+    "intervals_bracket_sharpe": bool(((portfolio["sharpe_low"] <= portfolio["sharpe"])
+                                      & (portfolio["sharpe"] <= portfolio["sharpe_high"])).all()),
+    "gross_exposure": float(weights.abs().sum(axis=1).max()),
+    "net_exposure": float(weights.sum(axis=1).abs().max()),
+}
+""",
 }
 
 
@@ -97,6 +113,18 @@ def count(notebook: nbformat.NotebookNode, output_type: str, mime: str | None = 
         for output in cell.get("outputs", [])
         if output.output_type == output_type and (mime is None or mime in output.get("data", {}))
     )
+
+
+def test_universe_notebook_backtests_pooled_and_per_series_and_trades_a_portfolio():
+    _, facts = execute("04_universe.ipynb")
+    assert facts["models"] == ["naive", "linear", "convex", "convex_global"]
+    assert len(facts["series"]) >= 4 and facts["same_targets_for_every_model"]
+    assert facts["pooled_n_series"] == [len(facts["series"])]
+    assert facts["holm_not_below_raw"]
+    assert facts["global_relative_gap"] <= 1e-6
+    assert facts["portfolio_rows"] == ["linear", "convex", "convex_global", "equal_weight"]
+    assert facts["intervals_bracket_sharpe"]
+    assert facts["gross_exposure"] <= 1 + 1e-9 and facts["net_exposure"] <= 1e-9
 
 
 @pytest.mark.parametrize("notebook_file", sorted(FACTS))

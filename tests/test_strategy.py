@@ -160,3 +160,36 @@ def test_inputs_not_modified():
     run_strategy(pred, prices, rule="sized", cost_bps=3)
     pd.testing.assert_frame_equal(pred, PRED)
     pd.testing.assert_series_equal(prices, PRICES)
+
+
+# ------------------------------------------------------------------------ sharpe interval
+def test_sharpe_interval_covers_the_sample_sharpe_and_is_reproducible():
+    from convexforecast import sharpe_interval
+
+    rng = np.random.default_rng(0)
+    returns = rng.normal(0.001, 0.01, 500)
+    out = sharpe_interval(returns, block_length=10, n_boot=500, random_state=3)
+    expected = returns.mean() / returns.std(ddof=1) * np.sqrt(252)
+    assert out["sharpe"] == pytest.approx(expected, rel=1e-12)
+    assert out["lower"] < out["sharpe"] < out["upper"]
+    # the half-width of an iid Sharpe estimate is about z * sqrt(252 / n): the interval must
+    # be of that order (block resampling of iid data changes it little)
+    assert 0.5 < (out["upper"] - out["lower"]) / (2 * 1.96 * np.sqrt(252 / 500)) < 1.5
+    assert sharpe_interval(returns, block_length=10, n_boot=500, random_state=3) == out
+    wider = sharpe_interval(returns, block_length=10, n_boot=500, random_state=3, level=0.99)
+    assert wider["lower"] <= out["lower"] and wider["upper"] >= out["upper"]
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"block_length": 0}, "`block_length` must be"),
+    ({"level": 1.5}, "`level` must be"),
+    ({"block_length": 300}, r"at least 2 \* block_length = 600 values. Got 500"),
+    ({"n_boot": 5}, "`n_boot` must be"),
+])
+def test_sharpe_interval_bad_options(kwargs, match):
+    from convexforecast import sharpe_interval
+
+    with pytest.raises(ValueError, match=match):
+        sharpe_interval(np.linspace(-0.01, 0.01, 500), **kwargs)
+    with pytest.raises(ValueError, match="`returns` must"):
+        sharpe_interval(np.r_[np.zeros(50), np.nan])
