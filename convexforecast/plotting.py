@@ -63,7 +63,7 @@ def _label(name: Any) -> str:
 
 
 def plot_response_curves(explanation: Any, *, step: int = 1, ncols: int | None = None,
-                         width: float = 10.0) -> Figure:
+                         width: float = 10.0, title: str | None = None) -> Figure:
     """Small multiples of the exact response ``g_j`` of every input, one panel per input.
 
     Each panel draws the input's contribution to the prediction over the explanation's grid,
@@ -82,6 +82,8 @@ def plot_response_curves(explanation: Any, *, step: int = 1, ncols: int | None =
         Panels per row (default: up to 4).
     width : float
         Figure width in inches (the height follows from the number of rows).
+    title : str, optional
+        The figure's title (default: β, neurons and duality gap of the fit).
 
     Returns
     -------
@@ -106,7 +108,7 @@ def plot_response_curves(explanation: Any, *, step: int = 1, ncols: int | None =
         ax.axhline(0.0, color="0.8", lw=0.8, zorder=0)
         rug = explanation.rug.get(name)
         if rug is not None and len(rug):
-            ax.plot(rug, np.full(len(rug), 0.02), "|", color=RUG_COLOR, ms=6, alpha=0.5,
+            ax.plot(rug, np.full(len(rug), 0.03), "|", color=RUG_COLOR, ms=6, alpha=0.5,
                     transform=ax.get_xaxis_transform())
         mine = kinks[kinks["input"] == name]
         data = mine[mine["provenance"] != "reflection"]
@@ -116,15 +118,17 @@ def plot_response_curves(explanation: Any, *, step: int = 1, ncols: int | None =
                 ms=6, zorder=4, markeredgecolor="white", markeredgewidth=0.6)
         row = inputs.loc[name]
         share = row["variance_share"]
-        title = _label(name)
+        panel = _label(name)
         if bool(row["switched_off"]):
-            title += " (switched off)"
+            panel += " (switched off)"
         elif np.isfinite(share):
-            title += f" ({share:.0%} of variance)"
-        ax.set_title(title, fontsize=9.5)
+            panel += f" ({share:.0%} of variance)"
+        ax.set_title(panel, fontsize=9.5)
         ax.tick_params(labelsize=8)
         ax.grid(alpha=0.25)
         ax.set_xlabel(explanation.units, fontsize=8.5)
+    lo, hi = axes[0].get_ylim()  # shared: leave the bottom band to the rug
+    axes[0].set_ylim(lo - 0.1 * (hi - lo), hi)
     for ax in axes[len(names):]:
         ax.set_visible(False)
     for ax in axes[::ncols]:
@@ -139,22 +143,22 @@ def plot_response_curves(explanation: Any, *, step: int = 1, ncols: int | None =
                               label="kink at a reflection 2x_j − x_k"))
     handles.append(Line2D([], [], color=RUG_COLOR, marker="|", ls="", ms=8,
                           label="training data"))
-    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=8.5,
-               frameon=False)
+    fig.legend(handles=handles, loc="outside lower center", fontsize=8.5, frameon=False,
+               ncols=len(handles) if width >= 9 else 2)
     cert = _step(explanation.certificate, step).iloc[0]
     step_text = f"step {step}, " if "step" in explanation.certificate.columns else ""
     n = int(cert["n_neurons"])
     neurons = "empty network" if n == 0 else f"{n} neuron{'s' if n > 1 else ''}"
     gap = float(cert["relative_gap"])
-    fig.suptitle(f"Response curves ({step_text}β = {cert['beta']:.3g}, {neurons}, relative "
-                 f"duality gap {gap:.1e})" if gap > 0 else
-                 f"Response curves ({step_text}β = {cert['beta']:.3g}, {neurons}, duality gap 0)",
+    gap_text = f"relative duality gap {gap:.1e}" if gap > 0 else "duality gap 0"
+    fig.suptitle(title if title is not None else
+                 f"Response curves ({step_text}β = {cert['beta']:.3g}, {neurons}, {gap_text})",
                  fontsize=10.5)
     return fig
 
 
 def plot_cv_curve(explanation: Any, *, step: int = 1, width: float = 8.0,
-                  height: float = 3.6) -> Figure:
+                  height: float = 3.6, title: str | None = None) -> Figure:
     """Cross-validation error against β (log scale), and neurons against β.
 
     Draws the mean validation MSE over the folds with a ±1 standard error band, the chosen β
@@ -171,6 +175,8 @@ def plot_cv_curve(explanation: Any, *, step: int = 1, width: float = 8.0,
         Step model to draw (direct forecasters; 1 otherwise).
     width, height : float
         Figure size in inches.
+    title : str, optional
+        The figure's title (default ``"Cross-validation of β"``).
 
     Returns
     -------
@@ -223,7 +229,9 @@ def plot_cv_curve(explanation: Any, *, step: int = 1, width: float = 8.0,
                       label=f"1-SE rule β = {one_se.iloc[0]:.3g}" if len(one_se)
                       else "1-SE rule β"),
                Line2D([], [], color=NEURON_COLOR, lw=1.2, label="neurons")]
-    fig.legend(handles=handles, loc="outside lower center", ncols=5, fontsize=8, frameon=False)
+    fig.legend(handles=handles, loc="outside lower center", fontsize=8, frameon=False,
+               ncols=5 if width >= 7.5 else 3)
     step_text = f" (step {step})" if "step" in path.columns else ""
-    fig.suptitle(f"Cross-validation of β{step_text}", fontsize=10.5)
+    fig.suptitle(title if title is not None else f"Cross-validation of β{step_text}",
+                 fontsize=10.5)
     return fig
