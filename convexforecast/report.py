@@ -149,8 +149,9 @@ def _actual_series(frame: pd.DataFrame) -> pd.Series:
     return actual.sort_index()
 
 
-def plot_forecast_vs_actual(predictions: pd.DataFrame, path: Path) -> Path:
-    """Actual values and each model's forecasts at the shortest horizon (+ zoom panel)."""
+def plot_forecast_vs_actual(predictions: pd.DataFrame, path: Path, label: str = "") -> Path:
+    """Actual values and each model's forecasts at the shortest horizon (+ zoom panel);
+    ``label`` (e.g. the series) goes into the title."""
     frame = _check_predictions(predictions)
     horizon = int(frame["horizon"].min())
     frame = frame[frame["horizon"] == horizon]
@@ -174,7 +175,7 @@ def plot_forecast_vs_actual(predictions: pd.DataFrame, path: Path) -> Path:
                                 alpha=0.15, lw=0)
         ax.grid(alpha=0.3)
     band = "" if banded is None else f"; shaded: prediction interval of {banded}"
-    axes[0].set_title(f"Forecast vs actual (horizon {horizon}{band})")
+    axes[0].set_title(f"Forecast vs actual ({label}horizon {horizon}{band})")
     if zoom:
         axes[1].set_title(f"Last {_ZOOM} targets")
     axes[0].legend(loc="best", fontsize="small", ncols=min(5, frame["model"].nunique() + 1))
@@ -473,11 +474,20 @@ class ReportContext:
         self.files.tables[name] = path
         return path
 
+    @property
+    def many_series(self) -> bool:
+        """Whether the predictions are of many series (a ``series`` column)."""
+        return "series" in self.predictions.columns
+
     def comparison(self) -> pd.DataFrame | None:
         """Per (model, horizon) against the reference: ``mse``, ``reference_mse``, ``change``
         (relative change of the MSE, in %), its 95% confidence interval ``ci_low, ci_high``
         (from the HLN-corrected DM statistic), ``statistic``, ``pvalue``, ``n`` and
-        ``verdict`` (``better``/``worse`` at the 5% level, else ``no difference``)."""
+        ``verdict`` (``better``/``worse`` at the 5% level, else ``no difference``).
+
+        With many series the DM tests are pooled over MASE-scaled losses, whose scale the
+        predictions do not carry: the MSE columns and the relative change are then NaN.
+        """
         if self.reference is None or self.dm_tests is None or self.dm_tests.empty:
             return None
         from scipy import stats
@@ -485,6 +495,8 @@ class ReportContext:
         frame = self.predictions
         squared = (frame["actual"] - frame["forecast"]) ** 2
         mse = squared.groupby([frame["model"], frame["horizon"]]).mean()
+        if self.many_series:  # raw squared errors of several series do not share a scale
+            mse = mse * np.nan
         rows = {}
         for (model, horizon), test in self.dm_tests.iterrows():
             base = float(mse.loc[(self.reference, horizon)])
@@ -532,16 +544,19 @@ def headline_section(ctx: ReportContext) -> Section:
         better = by_model[by_model["verdict"] == "better"]
         worse = by_model[by_model["verdict"] == "worse"]
         others = [m for m in models if m != ctx.reference]
-        test = (f"Diebold–Mariano test with the HLN correction on squared errors, "
+        pooled = (f" pooled over {frame['series'].nunique()} series (MASE-scaled)"
+                  if ctx.many_series else "")
+        test = (f"Diebold–Mariano test with the HLN correction on squared errors{pooled}, "
                 f"{SIGNIFICANCE:.0%} level")
         if better.empty:
             text = (f"No model beat the random walk ({ctx.reference}) significantly{at}: the "
                     f"differences in squared error between {_list_models(others)} and the "
                     f"random walk are within noise ({test}).")
         else:
-            parts = [f"{row.model} ({_format_change(row.change)} MSE"
-                     + (f" at horizon {row.horizon}" if len(horizons) > 1 else "")
-                     + f", p = {_format_p(row.pvalue)})" for row in better.itertuples()]
+            parts = [f"{row.model} ("
+                     + (f"{_format_change(row.change)} MSE, " if np.isfinite(row.change) else "")
+                     + (f"horizon {row.horizon}, " if len(horizons) > 1 else "")
+                     + f"p = {_format_p(row.pvalue)})" for row in better.itertuples()]
             winners = list(pd.unique(better["model"]))
             rest = [m for m in others if m not in winners]
             text = (f"{_list_models(winners)} beat the random walk ({ctx.reference}) "
@@ -565,6 +580,8 @@ def accuracy_section(ctx: ReportContext) -> Section:
                                  lambda p: plot_error_by_horizon(ctx.predictions, p))
         shown = metrics[[c for c in ("n", "mae", "rmse", "mase") if c in metrics.columns]]
         return Section("Accuracy", figure + _table_html(shown))
+    if ctx.many_series:
+        return Section("Accuracy against the random walk", _pooled_accuracy(ctx, comparison))
     figure = ctx.save_figure(
         "relative_error", lambda p: plot_relative_error(comparison, ctx.reference, p),
         "Change in mean squared error against the random walk; bars are 95% confidence "
@@ -590,10 +607,31 @@ def accuracy_section(ctx: ReportContext) -> Section:
                    _paragraphs([intro]) + figure + _table_html(table, index=False))
 
 
+def _pooled_accuracy(ctx: ReportContext, comparison: pd.DataFrame) -> str:
+    """The pooled DM tests of a backtest of many series, as a table with its reading."""
+    multi = comparison.index.get_level_values("horizon").nunique() > 1
+    rows = [{"model": model, **({"horizon": horizon} if multi else {}), "origins": row["n"],
+             "DM statistic": _format_number(row["statistic"], 3),
+             "p-value": _format_p(row["pvalue"]), "verdict": row["verdict"]}
+            for (model, horizon), row in comparison.iterrows()]
+    intro = (f"Diebold–Mariano tests against the random walk ({ctx.reference}) pooled over the "
+             f"{ctx.predictions['series'].nunique()} series: each series' errors are scaled by "
+             "its in-sample naive MAE and the loss differences are averaged over the series at "
+             "each origin. A negative statistic means a lower squared error than the random "
+             "walk.")
+    table = pd.DataFrame(rows)
+    table["origins"] = table["origins"].map(_format_number)
+    return _paragraphs([intro]) + _table_html(table, index=False)
+
+
 def forecasts_section(ctx: ReportContext) -> Section:
     """The actual series and every model's forecasts."""
+    frame, label = ctx.predictions, ""
+    if ctx.many_series:  # one series' forecasts (the series do not share a scale)
+        first = frame["series"].iloc[0]
+        frame, label = frame[frame["series"] == first], f"series {first}, "
     figure = ctx.save_figure("forecast_vs_actual",
-                             lambda p: plot_forecast_vs_actual(ctx.predictions, p))
+                             lambda p: plot_forecast_vs_actual(frame, p, label))
     return Section("Forecasts", figure)
 
 
@@ -611,13 +649,17 @@ def network_section(ctx: ReportContext) -> Section | None:
         parts.append(f"<h3>{html.escape(str(name))}</h3>")
         certificates = explained.certificates
         ctx.save_table(f"{stem}_certificates", certificates, index=False)
-        last = explained.last
+        last, which = explained.last, "Last refit"
+        if last is None and explained.by_series:  # a local model of many series: the first
+            series, last = next(iter(explained.by_series.items()))
+            which = (f"Last refit on series {series} (each series' last refit is in "
+                     f"BacktestResult.explanations[{str(name)!r}].by_series)")
         parts.append(_paragraphs(_refit_summary(
             certificates, cv=last is not None and last.beta_path is not None)))
         if last is not None:
             from .plotting import plot_cv_curve, plot_response_curves
 
-            parts.append(_paragraphs(["Last refit: " + " ".join(last.describe())]))
+            parts.append(_paragraphs([f"{which}: " + " ".join(last.describe())]))
             write_explanation(last, ctx.directory, prefix=f"{stem}_", plots=False,
                               registry=ctx.files.tables)
             for step in last.steps:
@@ -713,7 +755,8 @@ def tables_section(ctx: ReportContext) -> Section | None:
     if not shown:
         return None
     return Section("Other tables", "".join(f"<h3>{html.escape(_heading(name))}</h3>"
-                                           + _table_html(table) for name, table in shown.items()))
+                                           + _metric_tables(table)  # wide ones split in two
+                                           for name, table in shown.items()))
 
 
 #: The default sections, in page order.

@@ -313,3 +313,31 @@ def test_plots_return_figures_without_touching_pyplot():
         plot_response_curves(model, step=2)
     with pytest.raises(TypeError, match="`explanation` must be an Explanation"):
         plot_response_curves([1, 2])
+
+
+def test_many_series_keep_each_series_and_the_global_model_explained():
+    rng = np.random.default_rng(7)
+    index = pd.bdate_range("2021-01-04", periods=140)
+    frame = pd.DataFrame({name: 100 * np.exp(np.cumsum(rng.normal(0, vol, 140)))
+                          for name, vol in (("A", 0.01), ("B", 0.02))}, index=index)
+    models = {"local": ConvexARForecaster(lags=2, beta="cv", cv=3, n_betas=4),
+              "global": ConvexARForecaster(lags=2, beta="cv", cv=3, n_betas=4,
+                                           global_model=True),
+              "naive": NaiveForecaster()}
+    result = backtest(models, frame, initial_train_size="2021-06-01", refit=20,
+                      show_progress=False)
+    local, pooled = result.explanations["local"], result.explanations["global"]
+    assert local.last is None and list(local.by_series) == ["A", "B"]
+    assert list(local.certificates["series"].unique()) == ["A", "B"]
+    assert len(local.certificates) == result.timings.loc["local", "n_fits"]
+    # each series' last refit, refitted by hand, explains itself identically
+    last_origin = result.folds[result.folds["series"] == "B"].query("refit")["origin"].iloc[-1]
+    refit = ConvexARForecaster(**models["local"].get_params()).fit(frame["B"].loc[:last_origin])
+    pd.testing.assert_frame_equal(local.by_series["B"].curves, refit.explain().curves,
+                                  check_dtype=False)
+    # the global network's inputs are on its own standardised scale
+    assert pooled.last is not None and not pooled.by_series
+    assert set(pooled.certificates["series"]) == {"(pooled)"}
+    assert pooled.last.units == "standardised log return"
+    curves = pooled.last.curves
+    np.testing.assert_array_equal(curves["x"], curves["x_standardised"])

@@ -155,3 +155,27 @@ def test_the_default_command_line_report_renders_well(tmp_path, monkeypatch):
     assert measured["broken"] == [] and measured["images"] >= 4
     assert "random walk (naive)" in measured["headline"]
     assert "What the network learned" in measured["headings"]
+
+
+def test_a_report_of_many_series_renders_without_overflow(tmp_path):
+    rng = np.random.default_rng(5)
+    index = pd.bdate_range("2021-01-04", periods=160)
+    frame = pd.DataFrame({name: 100 * np.exp(np.cumsum(rng.normal(0, vol, 160)))
+                          for name, vol in (("AAA", 0.01), ("BBB", 0.02), ("CCC", 0.015))},
+                         index=index)
+    models = {"local": ConvexARForecaster(lags=2, beta="cv", cv=3, n_betas=4),
+              "global": ConvexARForecaster(lags=2, beta="cv", cv=3, n_betas=4,
+                                           global_model=True),
+              "naive": NaiveForecaster()}
+    result = backtest(models, frame, initial_train_size="2021-06-01", refit=20,
+                      show_progress=False, intervals={"method": "conformal", "level": 0.9})
+    files = write_backtest_report(
+        result, tmp_path / "panel",
+        tables={"metrics_by_series": result.metrics_by_series,
+                "dm_tests_by_series": result.dm_tests("naive", by_series=True)})
+    measured = render(files.html, tmp_path)
+    assert measured["scrollWidth"] <= WIDTH and measured["scrolledTables"] == [], measured
+    assert measured["broken"] == [] and measured["images"] == len(files.plots)
+    assert "pooled over 3 series" in measured["headline"]
+    text = files.html.read_text(encoding="utf-8")
+    assert "Last refit on series AAA" in text and "relative_error.png" not in text
