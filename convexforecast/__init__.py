@@ -40,6 +40,7 @@ _EXPORTS = {
     "NaiveForecaster": "convexforecast.forecasting.baselines",
     "CheckpointError": "convexforecast.forecasting.checkpoints",
     "ConvexARForecaster": "convexforecast.forecasting.convex",
+    "Explanation": "convexforecast.forecasting.explain",
     "diebold_mariano": "convexforecast.forecasting.metrics",
     "directional_accuracy": "convexforecast.forecasting.metrics",
     "directional_accuracy_test": "convexforecast.forecasting.metrics",
@@ -57,6 +58,8 @@ _EXPORTS = {
     "sharpe_interval": "convexforecast.forecasting.strategy",
     "StrategyResult": "convexforecast.forecasting.strategy",
     "run_strategy": "convexforecast.forecasting.strategy",
+    "plot_cv_curve": "convexforecast.plotting",
+    "plot_response_curves": "convexforecast.plotting",
 }
 _RENAMED = {"load_forecaster": "load", "save_forecaster": "save"}
 _MODULES = {"strategy": "convexforecast.forecasting.strategy"}

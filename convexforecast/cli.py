@@ -11,8 +11,9 @@ Subcommands
 ``fetch``
     Download a ticker with yfinance into the on-disk cache and summarise it.
 ``explain``
-    Fit the convex network and print its selected features per lag: kink locations,
-    reflections (``2 x_j - x_k``) and coefficients, plus the certified duality gap.
+    Fit the convex network and print what it learned: its selected features per lag (kink
+    locations, reflections ``2 x_j - x_k``, coefficients), the certified duality gap and, with
+    ``--out DIR``, its response curves and CV curve as PNG and CSV files.
 
 Data (every subcommand but ``fetch``): ``--dataset sp500`` (default, offline, S&P 500 daily
 adjusted close 1999-2018 from the ``arch`` package), ``--ticker SYMBOL`` (yfinance, cached) or
@@ -275,11 +276,16 @@ def build_parser() -> argparse.ArgumentParser:
     fe.add_argument("--column", default="Close", help="column to summarise (default Close)")
     fe.add_argument("--cache-dir", metavar="DIR", help="price cache directory")
 
-    ex = sub.add_parser("explain", help="print the convex network's selected features",
+    ex = sub.add_parser("explain", help="show what the convex network learned",
                         description="Fit the convex AR network and print, per lag, the "
-                                    "selected features: kinks, reflections and coefficients.")
+                                    "selected features: kinks, reflections and coefficients; "
+                                    "with --out also write its response curves and CV curve "
+                                    "(PNG) and the tables behind them (CSV).")
     _data_options(ex)
     _model_options(ex, None)
+    ex.add_argument("--out", default=None, metavar="DIR",
+                    help="write response_curves.png, cv_curve.png and the CSVs (curves, kinks, "
+                         "inputs, certificate, beta_path) into DIR")
     return parser
 
 
@@ -453,10 +459,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     shown = [c for c in ("mae", "rmse", "mape", "mase", "directional_accuracy", "coverage")
              if c in metrics.columns]
     print_table("metrics (all horizons):", metrics[shown])
-    tables: dict[str, pd.DataFrame] = {}
-    if "naive" in models and len(models) > 1:
+    if "naive" in models and len(models) > 1:  # the report writes them (dm_tests_vs_naive.csv)
         dm = result.dm_tests("naive")
-        tables["dm_tests_vs_naive"] = dm
         print_table("Diebold-Mariano (HLN) vs naive, squared loss "
                      "(negative = better than naive):", dm[["statistic", "pvalue"]])
     strategies = {
@@ -472,7 +476,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     print_table("fit time (s):", result.timings[["fit_seconds", "n_fits"]])
     notes = [f"data: {y.attrs['label']}", f"span: {y.index[0].date()} to {y.index[-1].date()}",
              f"settings: {describe_args(args, initial)}"]
-    files = write_backtest_report(result, args.out, strategies=strategies, tables=tables,
+    files = write_backtest_report(result, args.out, strategies=strategies,
                                   title=f"convexforecast backtest: {y.attrs['label']}",
                                   notes=notes)
     print(f"\nreport: {files.html}")
@@ -544,6 +548,14 @@ def cmd_explain(args: argparse.Namespace) -> int:
         value = getattr(model, attr, None)
         if value is not None:
             print(f"{label}: {value:.6g}" if isinstance(value, float) else f"{label}: {value}")
+    explanation = model.explain()
+    for line in explanation.describe():
+        print(line)
+    if args.out:
+        from .report import write_explanation
+
+        written = write_explanation(explanation, args.out)
+        print(f"written to {args.out}: " + ", ".join(p.name for p in written.values()))
     features = model.selected_features()
     if len(features) == 0:
         print("no feature selected: the network is constant (add lags or lower --beta)")

@@ -28,6 +28,7 @@ from convexforecast.core.fit import SOLVERS, fit_convex_network
 from convexforecast.core.network import ChainNetwork, network_from_lasso
 from convexforecast.core.path import cross_validate_beta
 from convexforecast.core.solvers.warm_start import PortableSolution, WarmStart
+from convexforecast.forecasting.explain import Explanation, StepNetwork, beta_path, explain_network
 
 
 class ConvexNetRegressor(RegressorMixin, BaseEstimator):
@@ -88,7 +89,9 @@ class ConvexNetRegressor(RegressorMixin, BaseEstimator):
     beta_ : float
         The β used (the CV choice when ``beta="cv"``).
     cv_results_ : dict
-        CV curve (``betas``, ``fold_mse``, ``mean_mse``, ``std_error``, ``best_beta``).
+        CV curve (``betas``, ``fold_mse``, ``mean_mse``, ``std_error``, ``best_beta``, and per
+        fold and β the certified ``fold_relative_gap`` and ``fold_n_neurons``; ``min_mse_beta``
+        and ``one_se_beta``); :meth:`beta_path` tells it as a frame.
     solver_ : str
         The route taken (``"fast"``, ``"cvxpy-clarabel"`` or ``"lp-highs"``).
 
@@ -201,6 +204,7 @@ class ConvexNetRegressor(RegressorMixin, BaseEstimator):
             final=PortableSolution.from_solution(fit.solution, dictionaries),
         ) if self.warm_start else None
         self.fit_ = fit
+        self._fit_X = X  # validate_data copied it: the training inputs, for explain()
         self.features_ = fit.features
         self.feature_inputs_ = fit.inputs
         self.coef_ = fit.coef
@@ -231,6 +235,53 @@ class ConvexNetRegressor(RegressorMixin, BaseEstimator):
                          "coef": float(c)})
         return pd.DataFrame(rows, columns=["input", "kind", "direction", "kinks", "reflected",
                                            "is_reflection", "sources", "coef"])
+
+    def _step_network(self) -> StepNetwork:
+        """The fit as :func:`~convexforecast.forecasting.explain.explain_network` needs it."""
+        check_is_fitted(self, "fit_")
+        return StepNetwork(self.features_, np.asarray(self.feature_inputs_, dtype=np.int64),
+                           self.coef_, self.intercept_, self._fit_X,
+                           {"beta": self.beta_, "objective": self.objective_,
+                            "dual_objective": self.dual_objective_,
+                            "duality_gap": self.duality_gap_, "relative_gap": self.relative_gap_,
+                            "solver": self.solver_},
+                           getattr(self, "cv_results_", None))
+
+    def explain(self, grid=None) -> Explanation:
+        """What the network learned: response curves, kinks, certificate and β path.
+
+        Parameters
+        ----------
+        grid : array-like of shape (m, n_features) or (m,), optional
+            Where to evaluate each input's response (column by column; a 1-D grid for every
+            input). Default: the training range and every kink, a little beyond.
+
+        Returns
+        -------
+        Explanation
+            See :class:`~convexforecast.forecasting.explain.Explanation`; ``input`` is the
+            column index of ``X``.
+        """
+        return explain_network([self._step_network()], list(range(self.n_features_in_)),
+                               grid=grid)
+
+    def response_curves(self, grid=None) -> pd.DataFrame:
+        """Each input's exact response ``g_j``: a frame with columns ``input, x, contribution``.
+
+        ``input`` is the column index of ``X``; ``intercept_ + Σ_j g_j(X[:, j])`` is
+        ``predict(X)`` (to round-off), so with ``grid=X`` (evaluated column by column, rows
+        kept in order) the contributions of each row add up to its prediction. ``grid`` as in
+        :meth:`explain`.
+        """
+        return self.explain(grid).curves
+
+    def beta_path(self) -> pd.DataFrame:
+        """The β cross-validation, one row per β (see
+        :func:`convexforecast.forecasting.explain.beta_path`); needs ``beta="cv"``."""
+        check_is_fitted(self, "fit_")
+        if getattr(self, "cv_results_", None) is None:
+            raise ValueError(f"`beta_path` needs a fit with beta='cv'. Got beta={self.beta!r}.")
+        return beta_path(self.cv_results_, self.beta_)
 
     def to_network(self) -> ChainNetwork:
         """The optimal network itself (paper-notes §3): parallel chains and an output bias.

@@ -97,13 +97,15 @@ def test_backtest_builtin_dataset_writes_report(capsys, offline):
     assert "metrics" in out and "naive" in out and "linear" in out
     assert "forward-filled" in err  # exchange holidays are reported, not silent
     report = offline / "rep"
-    for name in ("predictions.csv", "metrics.csv", "forecast_vs_actual.png",
-                 "strategy_pnl.png", "error_by_horizon.png", "report.html"):
+    for name in ("predictions.csv", "metrics.csv", "dm_tests_vs_naive.csv",
+                 "forecast_vs_actual.png", "strategy_pnl.png", "relative_error.png",
+                 "report.html"):
         assert (report / name).stat().st_size > 0, name
     html = (report / "report.html").read_text()
-    for plot in ("forecast_vs_actual.png", "strategy_pnl.png", "error_by_horizon.png"):
+    for plot in ("forecast_vs_actual.png", "strategy_pnl.png", "relative_error.png"):
         assert plot in html
     assert html.count("data:image/png;base64,") == 3
+    assert '<p class="headline">' in html and "random walk (naive)" in html
     predictions = pd.read_csv(report / "predictions.csv")
     assert set(predictions["model"]) == {"naive", "linear"}
     assert sorted(predictions["horizon"].unique()) == [1, 2]
@@ -262,6 +264,24 @@ def test_explain_prints_selected_features(capsys):
     assert code == 0, err
     assert "duality gap" in out
     assert "lag" in out.lower()
+    assert "The network has" in out and "written to" not in out
+
+
+def test_explain_out_writes_pictures_and_tables(capsys, offline):
+    code, out, err = run(capsys, "explain", "--lags", "3", "--depth", "3", "--start",
+                         "2016-01-01", "--out", "why")
+    assert code == 0, err
+    folder = offline / "why"
+    for name in ("response_curves.png", "cv_curve.png", "response_curves.csv", "kinks.csv",
+                 "inputs.csv", "certificate.csv", "beta_path.csv"):
+        assert (folder / name).stat().st_size > 0, name
+        assert name in out
+    assert (folder / "response_curves.png").read_bytes().startswith(b"\x89PNG")
+    curves = pd.read_csv(folder / "response_curves.csv")
+    assert list(curves.columns) == ["input", "x", "contribution", "x_standardised"]
+    assert sorted(curves["input"].unique()) == ["lag 1", "lag 2", "lag 3"]
+    path = pd.read_csv(folder / "beta_path.csv")
+    assert path["chosen"].sum() == 1 and len(path) == 20
 
 
 def test_backtest_output_does_not_depend_on_the_index_unit(capsys, offline, monkeypatch):

@@ -40,6 +40,11 @@ facts = {
     "opt4_objective": float(reg4.objective_),
     "adam_best_minus_dual": float((adam_table["adam_best"] - adam_table["dual_bound"]).min()),
     "path_largest_gap": float(path["relative_gap"].max()),
+    "opt_curve_error": curve_error,
+    "opt_n_kinks": {str(d): int(len(opt_explanations[d].kinks)) for d in DEPTHS},
+    "opt4_provenance": list(opt_explanations[4].kinks["provenance"]),
+    "opt4_reflection_of": [float(opt_explanations[4].kinks["reflection_of_j"].iloc[1]),
+                           float(opt_explanations[4].kinks["reflection_of_k"].iloc[1])],
 }
 """,
     "02_btc_experiment.ipynb": """
@@ -53,6 +58,13 @@ facts = {
     "convex_gap": float(convex.duality_gap_),
     "strategies": sorted(strategies),
     "sharpe_finite": bool(performance["sharpe"].notna().all()),
+    "convex_beta": float(convex.beta_),
+    "explained_beta": float(explanation.certificate["beta"].iloc[0]),
+    "path_chosen_beta": float(convex.beta_path().query("chosen")["beta"].iloc[0]),
+    "path_largest_gap": float(convex.beta_path()["max_relative_gap"].max()),
+    "rebuilt_relative_error": abs(rebuilt / float(convex.predict(1).iloc[0]) - 1),
+    "explanation_empty": bool(explanation.is_empty),
+    "explanation_first_line": explanation.describe()[0],
 }
 """,
     "03_library_use.ipynb": """
@@ -153,7 +165,12 @@ def test_paper_figures_notebook_finds_the_reflection_neuron_and_bounds_adam():
     assert facts["opt4_network_objective"] == pytest.approx(facts["opt4_objective"], rel=1e-8)
     assert facts["largest_gap"] <= 1e-6 and facts["path_largest_gap"] <= 1e-6
     assert facts["adam_best_minus_dual"] >= -1e-12  # the certificate bounds every Adam iterate
-    assert count(notebook, "display_data", "image/png") >= 4
+    # response curves: the 3 ramps / 2 capped ramps / C_{5,8}, exact to round-off
+    assert facts["opt_curve_error"] <= 1e-10
+    assert facts["opt_n_kinks"] == {"2": 3, "3": 4, "4": 2}
+    assert facts["opt4_provenance"] == ["data point", "reflection"]
+    assert facts["opt4_reflection_of"] == [4.0, 0.0]  # 8 = 2·4 − 0
+    assert count(notebook, "display_data", "image/png") >= 4 + 3
 
 
 def test_btc_notebook_backtests_every_model_and_trades_them():
@@ -167,7 +184,13 @@ def test_btc_notebook_backtests_every_model_and_trades_them():
     assert facts["convex_gap"] >= 0
     assert facts["strategies"] == sorted(set(facts["models"]) - {"naive"})
     assert facts["sharpe_finite"]
-    assert count(notebook, "display_data", "image/png") >= 2
+    # the explanation of the refitted net: its β, a certified path, the forecast rebuilt exactly
+    assert facts["explained_beta"] == facts["path_chosen_beta"] == facts["convex_beta"]
+    assert facts["path_largest_gap"] <= 1e-6
+    assert facts["rebuilt_relative_error"] <= 1e-12
+    assert facts["explanation_first_line"].startswith(
+        "The network is empty" if facts["explanation_empty"] else "The network has")
+    assert count(notebook, "display_data", "image/png") >= 3
 
 
 def test_library_notebook_round_trips_pipeline_and_forecaster():

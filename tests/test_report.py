@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -96,8 +97,9 @@ def test_write_report_files_plots_and_html(tmp_path):
         assert path.name in text
     images = embedded_pngs(text)
     assert sorted(images) == sorted(p.read_bytes() for p in files.plots.values())
-    assert f"{metrics.loc['convex', 'mae']:.6g}" in text
+    assert f"{metrics.loc['convex', 'mae']:.4g}" in text  # four significant figures
     assert "src=\"http" not in text and "<script" not in text  # self-contained
+    assert "no random-walk benchmark" not in text and "was tested" in text  # no DM tests given
 
 
 def test_report_without_strategies_single_horizon(tmp_path):
@@ -146,4 +148,129 @@ def test_write_backtest_report_from_a_real_backtest(tmp_path):
     np.testing.assert_allclose(saved["mae"], result.metrics["mae"], rtol=1e-12)
     text = files.html.read_text()
     assert len(embedded_pngs(text)) == 3
-    assert "strategy_pnl.png" in text
+    assert "strategy_pnl.png" in text and "relative_error.png" in text
+    assert set(files.plots) == {"relative_error", "forecast_vs_actual", "strategy_pnl"}
+    saved_dm = pd.read_csv(files.tables["dm_tests_vs_naive"], index_col=["model", "horizon"])
+    np.testing.assert_allclose(saved_dm["pvalue"], result.dm_tests("naive")["pvalue"])
+
+
+# ----------------------------------------------------------------- a page that reads well
+def _three_models(n: int = 300, seed: int = 1) -> pd.DataFrame:
+    """naive (a random walk), 'sharp' (close to the truth) and 'wild' (much worse)."""
+    rng = np.random.default_rng(seed)
+    dates = pd.date_range("2022-01-03", periods=n + 1, freq="B")
+    actual = 100 + np.cumsum(rng.normal(0, 1, n + 1))
+    rows = []
+    for i in range(n):
+        for model, forecast in (("naive", actual[i]),
+                                ("sharp", actual[i + 1] + rng.normal(0, 0.3)),
+                                ("wild", actual[i] + rng.normal(0, 3.0))):
+            rows.append({"origin": dates[i], "target": dates[i + 1], "horizon": 1,
+                         "model": model, "forecast": forecast, "actual": actual[i + 1],
+                         "fold": i})
+    return pd.DataFrame(rows)
+
+
+def _dm(predictions: pd.DataFrame) -> pd.DataFrame:
+    from convexforecast.forecasting.metrics import diebold_mariano
+
+    base = predictions[predictions["model"] == "naive"]
+    rows = {}
+    for model in ("sharp", "wild"):
+        other = predictions[predictions["model"] == model]
+        test = diebold_mariano((other["actual"] - other["forecast"]).to_numpy(),
+                               (base["actual"] - base["forecast"]).to_numpy(), horizon=1)
+        rows[(model, 1)] = {"statistic": test.statistic, "pvalue": test.pvalue,
+                            "mean_loss_difference": test.mean_loss_difference, "n": test.n}
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out.index = pd.MultiIndex.from_tuples(out.index, names=["model", "horizon"])
+    return out
+
+
+def test_headline_names_the_models_that_beat_the_random_walk(tmp_path):
+    predictions = _three_models()
+    files = write_report(tmp_path, predictions, make_metrics(predictions),
+                         dm_tests=_dm(predictions))
+    text = files.html.read_text(encoding="utf-8")
+    headline = re.search(r'<p class="headline">(.*?)</p>', text).group(1)
+    assert headline.startswith("sharp beat the random walk (naive) significantly")
+    assert "wild was significantly worse than the random walk" in headline
+    assert "5% level" in headline
+    assert text.index('class="headline"') < text.index("<h2>")  # at the top of the page
+    assert set(files.plots) == {"relative_error", "forecast_vs_actual"}
+
+
+def test_confidence_intervals_agree_with_the_dm_test():
+    from convexforecast.report import ReportContext, ReportFiles
+
+    predictions = _three_models(n=120, seed=4)
+    dm = _dm(predictions)
+    ctx = ReportContext(files=ReportFiles(Path("."), Path("x.html")), predictions=predictions,
+                        metrics=make_metrics(predictions), reference="naive", dm_tests=dm)
+    comparison = ctx.comparison()
+    squared = (predictions["actual"] - predictions["forecast"]) ** 2
+    mse = squared.groupby(predictions["model"]).mean()
+    for model in ("sharp", "wild"):
+        row = comparison.loc[(model, 1)]
+        assert row["change"] == pytest.approx(100 * (mse[model] / mse["naive"] - 1))
+        assert row["ci_low"] < row["change"] < row["ci_high"]
+        # a 95% interval excludes 0 exactly when the two-sided test rejects at 5%
+        assert (row["ci_high"] < 0 or row["ci_low"] > 0) == (dm.loc[(model, 1), "pvalue"] < 0.05)
+    assert comparison.loc[("sharp", 1), "verdict"] == "better"
+    assert comparison.loc[("wild", 1), "verdict"] == "worse"
+
+
+def test_tables_show_few_significant_figures(tmp_path):
+    predictions = _three_models()
+    metrics = make_metrics(predictions) * 1.000123456789
+    files = write_report(tmp_path, predictions, metrics, dm_tests=_dm(predictions),
+                         tables={"timings": pd.DataFrame({"fit_seconds": [0.0123456789]},
+                                                         index=["sharp"])})
+    cells = re.findall(r"<td>([^<]*)</td>", files.html.read_text(encoding="utf-8"))
+    numbers = [c for c in cells if re.fullmatch(r"[-+]?[\d,]*\.\d+(e[-+]\d+)?%?", c)]
+    assert numbers
+    for cell in numbers:
+        digits = re.sub(r"e[-+]\d+|[^\d]", "", cell.split("e")[0]).lstrip("0")
+        assert len(digits) <= 4, cell
+    saved = pd.read_csv(files.tables["metrics"], index_col="model")  # the CSVs keep every digit
+    np.testing.assert_allclose(saved["mae"], metrics["mae"], rtol=1e-15)
+
+
+def test_sections_are_builders_that_others_can_extend(tmp_path):
+    from convexforecast.report import SECTIONS, Section
+
+    def portfolio(ctx):
+        path = ctx.save_table("portfolio", pd.DataFrame({"weight": [0.5, 0.5]}))
+        return Section("Portfolio", f"<p>{len(ctx.predictions)} rows, {path.name}</p>")
+
+    predictions = make_predictions(n_origins=20, horizons=1)
+    files = write_report(tmp_path, predictions, make_metrics(predictions),
+                         sections=[SECTIONS[0], portfolio])
+    text = files.html.read_text(encoding="utf-8")
+    assert "<h2>Portfolio</h2><p>40 rows, portfolio.csv</p>" in text
+    assert "<h2>Forecasts</h2>" not in text and files.tables["portfolio"].is_file()
+
+
+def test_network_section_from_a_convex_backtest(tmp_path):
+    from convexforecast.forecasting.backtest import backtest
+    from convexforecast.forecasting.baselines import NaiveForecaster
+    from convexforecast.forecasting.convex import ConvexARForecaster
+
+    rng = np.random.default_rng(7)
+    r = np.zeros(200)
+    for t in range(2, 200):
+        r[t] = 0.6 * max(r[t - 1], 0.0) - 0.3 * r[t - 2] + rng.normal(0, 0.01)
+    y = pd.Series(100 * np.exp(np.cumsum(r)), index=pd.date_range("2021-01-04", periods=200))
+    result = backtest({"net": ConvexARForecaster(lags=2, depth=3, beta="cv", cv=3, n_betas=5),
+                       "naive": NaiveForecaster()}, y, initial_train_size=170, refit=15,
+                      show_progress=False)
+    files = write_backtest_report(result, tmp_path)
+    text = files.html.read_text(encoding="utf-8")
+    assert "<h2>What the network learned</h2>" in text
+    assert {"network_net_response", "network_net_cv"} <= set(files.plots)
+    for name in ("certificates", "response_curves", "kinks", "inputs", "certificate",
+                 "beta_path"):
+        assert files.tables[f"network_net_{name}"].is_file(), name
+    certificates = pd.read_csv(files.tables["network_net_certificates"])
+    assert len(certificates) == 2 and (certificates["relative_gap"] <= 1e-6).all()
+    assert "Certificates of all 2 refits" in text and "Last refit: The network has" in text

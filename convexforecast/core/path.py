@@ -32,7 +32,8 @@ from convexforecast.core.fit import solve_lasso
 from convexforecast.core.solvers.warm_start import PortableSolution, WarmStart
 from convexforecast.core.solvers.working_set import WorkingSet, beta_max
 
-__all__ = ["CVResult", "beta_grid", "cross_validate_beta", "forward_chaining_splits", "lasso_path"]
+__all__ = ["CVResult", "beta_grid", "cross_validate_beta", "forward_chaining_splits", "lasso_path",
+           "one_standard_error_index"]
 
 
 def beta_grid(beta_maximum: float, n_betas: int, min_ratio: float) -> np.ndarray:
@@ -43,16 +44,19 @@ def beta_grid(beta_maximum: float, n_betas: int, min_ratio: float) -> np.ndarray
 def _solve_path(X: np.ndarray, y: np.ndarray, betas: np.ndarray,
                 starts: list[PortableSolution | None] | None, options: dict,
                 portable: bool = False, score: bool = False,
-                ) -> tuple[list[ConvexFit | Interpolant], list[PortableSolution | None]]:
-    """Fits along ``betas`` and (with ``portable``) their portable forms; point b starts from
-    ``starts[b]`` if given, else from point b − 1. With ``score``, ReLU points of depth ≤ 3
-    solved by the fast route are returned as their closed-form :class:`Interpolant` (enough
-    to score them) instead of building their networks."""
+                ) -> tuple[list[ConvexFit | Interpolant], list[PortableSolution | None],
+                           np.ndarray]:
+    """Fits along ``betas``, (with ``portable``) their portable forms, and per point the
+    solver's certified relative gap and number of non-zero coefficients (shape (2, n_betas));
+    point b starts from ``starts[b]`` if given, else from point b − 1. With ``score``, ReLU
+    points of depth ≤ 3 solved by the fast route are returned as their closed-form
+    :class:`Interpolant` (enough to score them) instead of building their networks."""
     depth, activation = options["depth"], options["activation"]
     dictionaries = make_dictionaries(X, depth, activation, options.get("negative_slope", 0.01),
                                      options.get("max_switches"))
     bmax = beta_max(dictionaries, y) if options.get("solver", "fast") != "cvxpy" else None
     fits, portables = [], []
+    certificates = np.empty((2, len(betas)))
     workspace = WorkingSet(y.shape[0])  # columns and Gram matrix carried along the path
     stack = workspace.stack_for(dictionaries)
     for b, beta in enumerate(betas):
@@ -63,6 +67,7 @@ def _solve_path(X: np.ndarray, y: np.ndarray, betas: np.ndarray,
                                      warm_start=start, beta_maximum=bmax, workspace=workspace,
                                      **options)
         fast = solution.solver == "fast"
+        certificates[:, b] = solution.relative_gap, np.count_nonzero(solution.coef)
         if score and fast and activation == "relu" and depth <= 3:
             fits.append(Interpolant.from_solution(solution, used, y, depth))
         else:
@@ -70,7 +75,7 @@ def _solve_path(X: np.ndarray, y: np.ndarray, betas: np.ndarray,
         if portable:
             portables.append(PortableSolution.from_solution(solution if fast else None,
                                                             dictionaries, stack))
-    return fits, portables
+    return fits, portables, certificates
 
 
 @single_threaded_blas
@@ -94,6 +99,14 @@ class CVResult:
     best_beta : float
         β with the least mean MSE, or with ``one_standard_error`` the largest β whose mean
         MSE is within one standard error of that minimum.
+    fold_relative_gap : ndarray of shape (n_folds, n_betas)
+        The certified relative duality gap of every path point (the solver's, before the
+        canonical re-expression, which never raises the objective).
+    fold_n_neurons : ndarray of shape (n_folds, n_betas)
+        Non-zero Lasso coefficients (neurons of the solver's network) of every path point.
+    min_mse_beta, one_se_beta : float
+        The β of least mean MSE and the one the one-standard-error rule chooses, whichever
+        rule chose ``best_beta``.
     solutions : list of list of PortableSolution or None, optional
         With ``return_solutions``: per fold and β, the solution in portable form (the
         ``warm_start`` of a later cross-validation); None for routes without one.
@@ -104,11 +117,25 @@ class CVResult:
     mean_mse: np.ndarray
     std_error: np.ndarray
     best_beta: float
+    fold_relative_gap: np.ndarray | None = None
+    fold_n_neurons: np.ndarray | None = None
+    min_mse_beta: float = float("nan")
+    one_se_beta: float = float("nan")
     solutions: list[list[PortableSolution | None]] | None = None
 
     def as_dict(self) -> dict:
         return {"betas": self.betas, "fold_mse": self.fold_mse, "mean_mse": self.mean_mse,
-                "std_error": self.std_error, "best_beta": self.best_beta}
+                "std_error": self.std_error, "best_beta": self.best_beta,
+                "fold_relative_gap": self.fold_relative_gap,
+                "fold_n_neurons": self.fold_n_neurons, "min_mse_beta": self.min_mse_beta,
+                "one_se_beta": self.one_se_beta}
+
+
+def one_standard_error_index(mean: np.ndarray, std_error: np.ndarray) -> int:
+    """Index of the first (largest) β whose mean error is within one standard error of the
+    least mean error (the grid is decreasing)."""
+    best = int(np.argmin(mean))
+    return int(np.flatnonzero(mean <= mean[best] + std_error[best])[0])
 
 
 def forward_chaining_splits(n_rows: int, n_folds: int, groups: np.ndarray | None = None,
@@ -163,10 +190,11 @@ def cross_validate_beta(X: np.ndarray, y: np.ndarray, *, n_folds: int = 5, n_bet
             and warm_start.cv_shape == fold_mse.shape:
         previous = warm_start.cv
     solutions = []
+    certificates = np.empty((2, n_folds, n_betas))
     for f, (train, test) in enumerate(forward_chaining_splits(len(y), n_folds, groups)):
-        fits, portables = _solve_path(X[train], y[train], betas,
-                                      None if previous is None else previous[f], options,
-                                      return_solutions, score=True)
+        start = None if previous is None else previous[f]
+        fits, portables, certificates[:, f] = _solve_path(X[train], y[train], betas, start,
+                                                          options, return_solutions, score=True)
         solutions.append(portables)
         X_test, intervals = X[test], {}  # the fits of one fold share their knots
         for b, fit in enumerate(fits):
@@ -176,8 +204,8 @@ def cross_validate_beta(X: np.ndarray, y: np.ndarray, *, n_folds: int = 5, n_bet
             fold_mse[f, b] = float(err @ err) / len(test)
     mean = fold_mse.mean(axis=0)
     se = fold_mse.std(axis=0, ddof=1) / np.sqrt(n_folds) if n_folds > 1 else np.zeros(n_betas)
-    best = int(np.argmin(mean))
-    if one_standard_error:
-        best = int(np.flatnonzero(mean <= mean[best] + se[best])[0])
-    return CVResult(betas, fold_mse, mean, se, float(betas[best]),
+    least, one_se = int(np.argmin(mean)), one_standard_error_index(mean, se)
+    best = one_se if one_standard_error else least
+    return CVResult(betas, fold_mse, mean, se, float(betas[best]), certificates[0],
+                    certificates[1].astype(np.int64), float(betas[least]), float(betas[one_se]),
                     solutions if return_solutions else None)

@@ -47,6 +47,7 @@ from .checkpoints import (
     fingerprint,
     series_digest,
 )
+from .explain import collect_backtest_explanations
 from .folds import (
     Fold,
     PooledBlock,
@@ -293,13 +294,16 @@ class _Job:
     keys: list[tuple[int, int, int]]
     local: dict[str, Any] | None = None
     pooled: list[PooledBlock] | None = None
+    last_block: int | None = None  # the series' (or the pooled plan's) last refit: explained
 
     def call(self, models: dict[str, Any], gap: int) -> Any:
         forecaster = list(models.values())[self.model]
         if self.pooled is not None:
-            return delayed(run_global_task)(forecaster, self.pooled, gap, self.keys)
+            return delayed(run_global_task)(forecaster, self.pooled, gap, self.keys,
+                                            explain_block=self.last_block)
         return delayed(run_task)(forecaster, self.local["visible"], self.local["folds"],
-                                 self.local["labels"], gap, self.keys)
+                                 self.local["labels"], gap, self.keys,
+                                 explain_block=self.last_block)
 
 
 def _plan_tasks(models: dict[str, Any], panel: dict[str, pd.Series],
@@ -313,7 +317,8 @@ def _plan_tasks(models: dict[str, Any], panel: dict[str, pd.Series],
                 cv.fixed_train_size, getattr(model, "min_series_length", 1))
             for g in range(0, len(pooled), per_task):
                 chunk = pooled[g: g + per_task]
-                jobs.append(_Job(i, [(i, -1, g + k) for k in range(len(chunk))], pooled=chunk))
+                jobs.append(_Job(i, [(i, -1, g + k) for k in range(len(chunk))], pooled=chunk,
+                                 last_block=len(pooled) - 1))
             continue
         for code, (name, series) in enumerate(panel.items()):
             blocks: dict[int, list[Fold]] = {}
@@ -326,7 +331,7 @@ def _plan_tasks(models: dict[str, Any], panel: dict[str, pd.Series],
                     "visible": [series.iloc[: blocks[b][-1].origin + 1] for b in group],
                     "folds": [blocks[b] for b in group],
                     "labels": [[series.index[f.test_start: f.test_end + 1] for f in blocks[b]]
-                               for b in group]}))
+                               for b in group]}, last_block=ids[-1]))
     return jobs
 
 
@@ -414,4 +419,5 @@ def _assemble(
         config={**config, "intervals": interval_options},
         y=panel if many else panel["y"],
         in_sample_residuals=residual_map,
+        explanations=collect_backtest_explanations(ordered, panel, many),
     )

@@ -41,6 +41,7 @@ import pandas as pd
 from .._artefacts import CorruptFileWarning, atomic_write, library_version, sha256
 from .._index import label_integers
 from .._validation import short_repr
+from .explain import check_explain_state
 
 __all__ = ["CHECKPOINT_FORMAT_VERSION", "CheckpointError", "CheckpointStore", "describe_model",
            "fingerprint", "series_digest"]
@@ -306,7 +307,8 @@ class CheckpointStore:
         meta = {"key": list(result["key"]), "fit_seconds": result["fit_seconds"],
                 "predict_seconds": result["predict_seconds"],
                 "has_residuals": result["residuals"] is not None, "hash": self.hash,
-                "warnings": result["warnings"], "library_version": library_version(),
+                "warnings": result["warnings"], "explain": result.get("explain"),
+                "library_version": library_version(),
                 "checksum": _arrays_digest(arrays)}
         buffer = io.BytesIO()
         np.savez(buffer, meta=np.array(json.dumps(meta)), **arrays)
@@ -349,7 +351,8 @@ class CheckpointStore:
         result = {name: arrays[name] for name in _ARRAYS[:-1]}
         result.update(key=key, residuals=arrays["residuals"] if meta["has_residuals"] else None,
                       fit_seconds=float(fit_seconds), predict_seconds=float(predict_seconds),
-                      warnings=[list(w) for w in meta.get("warnings", [])])
+                      warnings=[list(w) for w in meta.get("warnings", [])],
+                      explain=check_explain_state(meta.get("explain")))
         return result
 
 

@@ -26,6 +26,7 @@ from .._validation import (
     short_repr,
 )
 from ..core.additive import AdditiveFunction
+from .explain import Explanation, beta_path, explain_network
 from .global_model import GlobalModelMixin
 from .windows import BaseLagForecaster, NetworkResultsMixin
 
@@ -284,6 +285,90 @@ class ConvexARForecaster(NetworkResultsMixin, GlobalModelMixin, BaseLagForecaste
         if regressors is None:
             return None
         return getattr(regressors[0], "cv_results_", None)
+
+    # ------------------------------------------------------------ explanations
+    _UNITS = {"log_return": "log return", "diff": "difference", "log": "log level",
+              "none": "level"}
+
+    def explain(self, grid: Any = None) -> Explanation:
+        """What the networks learned: response curves, kinks, certificate and β path.
+
+        Parameters
+        ----------
+        grid : array-like of shape (m, lags) or (m,), optional
+            Where to evaluate each input's response, on the scale of the transformed series
+            (e.g. log returns; column ``j`` is lag ``j + 1``, as in
+            :func:`~convexforecast.forecasting.windows.lag_matrix`). Default: the training
+            range and every kink, a little beyond.
+
+        Returns
+        -------
+        Explanation
+            Inputs are named by :attr:`input_names_`; ``x`` and ``contribution`` are on the
+            transformed scale (e.g. log returns) with ``x_standardised`` (what the networks
+            see) alongside; direct models have a ``step`` column. A global model's series have
+            scales of their own, so its ``x`` is on the network's standardised scale. ``intercept`` (in
+            ``certificate``) plus the contributions of a lag window is the model's forecast of
+            the next transformed value.
+
+        Raises
+        ------
+        ValueError
+            For a forecaster loaded from disk, which keeps its networks but not the training
+            windows the explanation is computed on (refit it: fits are deterministic).
+        """
+        regressors = self.regressors_
+        if regressors is None:
+            raise ValueError("`explain` needs the training windows, which a loaded forecaster "
+                             "does not keep: refit it (the fit is deterministic).")
+        units = self._UNITS.get(self.transform, "value")
+        if self.__dict__.get("_global_fit"):  # series of their own scales: the network's scale
+            centers, scales = np.zeros(self.lags), np.ones(self.lags)
+            target_center, target_scale, units = 0.0, 1.0, f"standardised {units}"
+        else:
+            (centers, scales), target_center, target_scale = (self._input_scales(), self.center_,
+                                                              self.scale_)
+        return explain_network([r._step_network() for r in regressors], self.input_names_,
+                               centers=centers, scales=scales, target_center=target_center,
+                               target_scale=target_scale, grid=grid, step_column=self._direct,
+                               standardised_column=True, units=units)
+
+    def response_curves(self, grid: Any = None) -> pd.DataFrame:
+        """Each input's exact response: columns ``input, x, contribution, x_standardised``
+        (``step`` first for direct models); see :meth:`explain`."""
+        return self.explain(grid).curves
+
+    def beta_path(self) -> pd.DataFrame:
+        """The β cross-validation of every step model, one row per β (``step`` first for
+        direct models); see :func:`convexforecast.forecasting.explain.beta_path`."""
+        regressors = self.regressors_
+        if regressors is None or getattr(regressors[0], "cv_results_", None) is None:
+            raise ValueError(f"`beta_path` needs a fresh fit with beta='cv' (a loaded forecaster "
+                             f"keeps no CV curve). Got beta={self.beta!r}.")
+        paths = [beta_path(r.cv_results_, r.beta_) for r in regressors]
+        if not self._direct:
+            return paths[0]
+        return pd.concat([p.assign(step=h)[["step", *p.columns]]
+                          for h, p in enumerate(paths, start=1)], ignore_index=True)
+
+    def explain_state(self, curves: bool = False) -> dict[str, Any]:
+        """A small JSON-friendly summary of the fit, for backtest reports.
+
+        ``{"certificate": [row per step model], "explanation": Explanation.to_dict() or
+        absent}``; the rows hold ``beta``, ``objective``, ``duality_gap``, ``relative_gap``,
+        ``n_neurons`` (and ``step``). With ``curves`` the whole explanation is included
+        (a backtest asks for it on its last refit only).
+        """
+        self._check_fitted()
+        rows = [{**({"step": h} if self._direct else {}), "beta": float(m.beta),
+                 "objective": float(m.objective), "duality_gap": float(m.duality_gap),
+                 "relative_gap": float(m.duality_gap / m.objective) if m.objective > 0 else 0.0,
+                 "n_neurons": int(np.count_nonzero(m.coef))}
+                for h, m in enumerate(self.models_, start=1)]
+        state: dict[str, Any] = {"certificate": rows}
+        if curves and self.regressors_ is not None:
+            state["explanation"] = self.explain().to_dict()
+        return state
 
     def to_network(self, step: int = 1) -> Any:
         """The optimal network of step model ``step`` (a :class:`ChainNetwork`).

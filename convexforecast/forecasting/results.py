@@ -12,6 +12,7 @@ import pandas as pd
 
 from .._validation import InvalidParameterError, check_bool, check_option, check_positive_int
 from . import metrics as _m
+from .explain import BacktestExplanation
 
 __all__ = ["BacktestResult"]
 
@@ -41,6 +42,10 @@ class BacktestResult:
         ``(model, fold) -> one-step in-sample residuals`` of the model used at that fold
         (``(model, series, fold)`` with many series; None or absent when the forecaster does
         not expose them, e.g. for global models).
+    explanations : dict
+        ``model -> BacktestExplanation`` for the models that explain their fits (the convex
+        net): the certificate of every refit and what the last refit learned (see
+        :mod:`convexforecast.forecasting.explain`).
     """
 
     predictions: pd.DataFrame
@@ -49,6 +54,7 @@ class BacktestResult:
     config: dict[str, Any]
     y: pd.Series | dict[str, pd.Series]
     in_sample_residuals: dict[tuple, np.ndarray | None] = field(default_factory=dict)
+    explanations: dict[str, BacktestExplanation] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         models = list(pd.unique(self.predictions["model"]))

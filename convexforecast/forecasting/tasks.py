@@ -45,6 +45,15 @@ def _recorded(run: Any, *args: Any) -> dict[str, Any]:
     return {**result, "warnings": [list(m) for m in messages]}
 
 
+def _explained(run: Any, model: Any, curves: bool, *args: Any) -> dict[str, Any]:
+    """``run(model, *args)`` plus, as ``"explain"``, the model's ``explain_state(curves)``
+    (None for forecasters without that hook): the certificate of the fit and, with
+    ``curves``, what it learned (see :mod:`~convexforecast.forecasting.explain`)."""
+    result = run(model, *args)
+    hook = getattr(model, "explain_state", None)
+    return {**result, "explain": None if hook is None else hook(curves=curves)}
+
+
 def run_task(
     forecaster: Any,
     visible: list[pd.Series],
@@ -52,6 +61,7 @@ def run_task(
     target_labels: list[list[pd.Index]],
     gap: int,
     keys: list[tuple[int, int, int]],
+    explain_block: int | None = None,
 ) -> list[dict[str, Any]]:
     """Run consecutive refit blocks of one series on one fresh copy: per block, fit then
     update/predict.
@@ -59,23 +69,28 @@ def run_task(
     ``visible[b]`` ends at block b's last origin: nothing after it is available to block b.
     ``keys[b]`` is ``(model, series, block)``. Warnings are recorded per block and returned, so
     that :func:`reemit_warnings` can re-emit them in the caller's process whatever the backend.
+    Block ``explain_block`` (the series' last refit) also returns what the model learned.
     """
     model = clone(forecaster, safe=False)
     results = []
     for y_visible, block_folds, labels, key in zip(visible, folds, target_labels, keys,
                                                    strict=True):
-        result = _recorded(fit_and_predict, model, y_visible, block_folds, labels, gap)
+        result = _recorded(_explained, fit_and_predict, model, key[2] == explain_block,
+                           y_visible, block_folds, labels, gap)
         result["series"] = np.full(result["fold"].size, key[1], dtype=np.int64)
         results.append({"key": key, **result})
     return results
 
 
 def run_global_task(forecaster: Any, blocks: list[PooledBlock], gap: int,
-                    keys: list[tuple[int, int, int]]) -> list[dict[str, Any]]:
+                    keys: list[tuple[int, int, int]],
+                    explain_block: int | None = None) -> list[dict[str, Any]]:
     """Run consecutive pooled blocks of a global model on one fresh copy (see the module
-    docstring); ``keys[b]`` is ``(model, -1, block)``."""
+    docstring); ``keys[b]`` is ``(model, -1, block)``; block ``explain_block`` (the last
+    refit) also returns what the model learned."""
     model = clone(forecaster, safe=False)
-    return [{"key": key, **_recorded(fit_and_predict_pooled, model, block, gap)}
+    return [{"key": key, **_recorded(_explained, fit_and_predict_pooled, model,
+                                     key[2] == explain_block, block, gap)}
             for block, key in zip(blocks, keys, strict=True)]
 
 

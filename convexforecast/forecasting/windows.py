@@ -219,6 +219,18 @@ class BaseLagForecaster(BaseForecaster):
                                 for h in range(steps)])
         return transform.inverse(zs_path * self.scale_ + self.center_, self._window)
 
+    # ------------------------------------------------------------- inputs
+    @property
+    def input_names_(self) -> list[str]:
+        """Name of every column of the design the step models see, in order (``"lag 1"`` is
+        column 0). The one place input names come from (explanations, reports)."""
+        self._check_fitted()
+        return [f"lag {j}" for j in range(1, self.lags + 1)]
+
+    def _input_scales(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per design column, ``(center, scale)`` with ``column = (input - center) / scale``."""
+        return np.full(self.lags, self.center_), np.full(self.lags, self.scale_)
+
     # -------------------------------------------------------- persistence
     def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         metas, arrays = [], {}
