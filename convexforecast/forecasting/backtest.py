@@ -38,6 +38,7 @@ from .checkpoints import (
     fingerprint,
     series_digest,
 )
+from .exog import check_backtest_exog, check_exog, exog_digest
 from .folds import Fold, TimeSeriesFold, folds_frame, plan_backtest
 from .intervals import add_intervals, check_interval_options
 from .results import BacktestResult
@@ -86,6 +87,7 @@ def backtest(
     show_progress: bool = True,
     checkpoint_dir: str | os.PathLike | None = None,
     verbose: bool = False,
+    exog: pd.DataFrame | pd.Series | None = None,
     **fold_settings: Any,
 ) -> BacktestResult:
     """Rolling-origin backtest of one forecaster or a dict of named forecasters.
@@ -127,6 +129,11 @@ def backtest(
         Directory to save finished tasks to and resume from (see the module docstring).
     verbose : bool
         Print the fold plan before running.
+    exog : pandas.DataFrame or Series, optional
+        Exogenous inputs on ``y``'s index (see :mod:`~convexforecast.forecasting.exog`), for
+        the forecasters with ``supports_exog``; the others ignore them. Each fit and update
+        gets the rows up to its origin; each forecast only the model's known-in-advance
+        columns after the origin. Not modified.
 
     Returns
     -------
@@ -150,6 +157,7 @@ def backtest(
     cv = TimeSeriesFold.resolve(cv, fold_settings, "backtest")
     models = _check_forecasters(forecasters)
     series = check_series(y)
+    exog_frame = None if exog is None else check_exog(exog, series.index)
     folds, settings = cv.split(series), cv.settings(series.index)
     n_jobs = _check_n_jobs(n_jobs)
     refits_per_task = check_positive_int("refits_per_task", refits_per_task)
@@ -167,6 +175,8 @@ def backtest(
                 f"multistep='direct' with steps={limit}). Got gap={settings['gap']} + "
                 f"steps={settings['steps']} = {reach}."
             )
+        if exog_frame is not None:
+            check_backtest_exog(name, model, exog_frame.columns, reach)
         minimum = getattr(model, "min_train_size", 1)
         if isinstance(minimum, int | np.integer) and n0 < minimum:
             raise ValueError(
@@ -187,6 +197,9 @@ def backtest(
         "plan": settings,
         "models": [describe_model(name, models[name]) for name in names],
         **({"refits_per_task": refits_per_task} if refits_per_task > 1 else {}),
+        **({} if exog_frame is None else {"exog": {
+            **exog_digest(exog_frame),
+            "used_by": [n for n in names if getattr(models[n], "supports_exog", False)]}}),
     }
     block_ids = list(blocks)
     groups = [tuple(block_ids[g: g + refits_per_task])
@@ -215,8 +228,10 @@ def backtest(
     def task(model: int, group: tuple[int, ...]):
         visible = [series.iloc[: blocks[b][-1].origin + 1] for b in group]
         labels = [[series.index[f.test_start: f.test_end + 1] for f in blocks[b]] for b in group]
+        exog_rows = None if exog_frame is None else [
+            exog_frame.iloc[: blocks[b][-1].test_end + 1] for b in group]
         return delayed(run_task)(models[names[model]], visible, [blocks[b] for b in group],
-                                 labels, settings["gap"], [(model, b) for b in group])
+                                 labels, settings["gap"], [(model, b) for b in group], exog_rows)
 
     n_done = len(names) * len(groups) - len(pending)
     progress = tqdm(total=len(names) * len(groups), initial=n_done,
