@@ -40,6 +40,7 @@ _EXPORTS = {
     "NaiveForecaster": "convexforecast.forecasting.baselines",
     "CheckpointError": "convexforecast.forecasting.checkpoints",
     "ConvexARForecaster": "convexforecast.forecasting.convex",
+    "ExogError": "convexforecast.forecasting.exog",
     "diebold_mariano": "convexforecast.forecasting.metrics",
     "directional_accuracy": "convexforecast.forecasting.metrics",
     "directional_accuracy_test": "convexforecast.forecasting.metrics",

@@ -233,9 +233,9 @@ def check_exog(exog: Any, index: pd.Index, *, columns: Any = None, ignored: Any 
     if missing or unexpected:
         fitted = list(wanted) + [c for c in ignored if c not in wanted]
         problem = (f"must have the column(s) {missing}" if missing
-                   else f"has column(s) {unexpected} that are not")
-        raise ExogError(f"`exog` {problem} of the exogenous inputs this forecaster uses "
-                        f"{fitted}. Got columns {present}.")
+                   else f"has column(s) {unexpected} that the forecaster does not use")
+        raise ExogError(f"`exog` {problem} (its exogenous inputs: {fitted}). Got columns "
+                        f"{present}.")
     n = len(index)
     if future:
         where = f"the {n} step(s) after the origin {origin} ({_labels(index)})"
@@ -262,7 +262,7 @@ def check_exog(exog: Any, index: pd.Index, *, columns: Any = None, ignored: Any 
         bad = np.flatnonzero(~np.isfinite(values[:, j]))
         if bad.size:
             raise ExogError(f"`exog` column {column!r} must contain only finite values (no NaN "
-                            f"or inf). Got {values[bad[0], j]!r} at {index[bad[0]]}.")
+                            f"or inf). Got {float(values[bad[0], j])!r} at {index[bad[0]]}.")
     return pd.DataFrame(values, index=index.copy(), columns=wanted)
 
 
