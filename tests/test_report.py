@@ -147,3 +147,15 @@ def test_write_backtest_report_from_a_real_backtest(tmp_path):
     text = files.html.read_text()
     assert len(embedded_pngs(text)) == 3
     assert "strategy_pnl.png" in text
+
+
+def test_backtest_report_names_the_exogenous_inputs(tmp_path):
+    predictions = make_predictions(n_origins=20, horizons=1)
+    config = {"exog": {"columns": ["Volume", "SPY"], "used_by": ["convex"], "n": 21}}
+    result = SimpleNamespace(predictions=predictions, metrics=make_metrics(predictions),
+                             config=config)
+    text = write_backtest_report(result, tmp_path / "ex").html.read_text()
+    assert "<li>exogenous inputs: Volume, SPY (used by convex)</li>" in text
+    plain = SimpleNamespace(predictions=predictions, metrics=make_metrics(predictions),
+                            config={})
+    assert "exogenous" not in write_backtest_report(plain, tmp_path / "plain").html.read_text()
