@@ -439,7 +439,9 @@ def test_backtest_forecasts_do_not_see_exog_after_their_origin(model):
     steps = 3 if model == "convex_direct" else 1
     settings = dict(initial_train_size=70, steps=steps, refit=10, show_progress=False)
     forecaster = BACKTEST_MODELS[model]()
+    original = X.copy(deep=True)
     reference = backtest({model: forecaster}, y, exog=X, **settings).predictions
+    pd.testing.assert_frame_equal(X, original, check_exact=True)  # the caller's frame
     cut = 85
     past = backtest({model: forecaster}, y, exog=_perturb_after(X, cut, ["market", "volume"]),
                     **settings).predictions

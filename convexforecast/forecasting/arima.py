@@ -263,6 +263,9 @@ class ARIMAForecaster(ExogMixin, BaseForecaster):
         With ``order="auto"``: fits since the last search (0 when this fit searched).
     fallback_ : str or None
         Why a simpler model than requested was used, if it was.
+    input_names_ : list of str
+        The exogenous regressors (``<column>_lag_<k>``, ``<column>``; empty without ``exog``),
+        in the order of their coefficients in ``params_`` (after the constant).
     """
 
     def __init__(
@@ -355,6 +358,14 @@ class ARIMAForecaster(ExogMixin, BaseForecaster):
 
     def _exog_width(self) -> int:
         return 0 if self._exog is None else self._exog.spec.width
+
+    def _regressors(self, exog: np.ndarray | None) -> tuple[np.ndarray | None, str]:
+        """statsmodels' (exog, trend) for these regressors: with ``trend_="c"`` the constant
+        is a column of ones in exog and trend "n" (the same model; older statsmodels refuse
+        trend "c" with the one-row exog of an ``extend``)."""
+        if exog is None or self.trend_ != "c":
+            return exog, self.trend_
+        return np.column_stack([np.ones(exog.shape[0]), exog]), "n"
 
     # --------------------------------------------------------------- fit
     def fit(self, y: pd.Series, exog: pd.DataFrame | pd.Series | None = None
@@ -517,7 +528,8 @@ class ARIMAForecaster(ExogMixin, BaseForecaster):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                model = ARIMA(endog, exog=exog, order=(p, 0, q), trend=self.trend_)
+                regressors, trend = self._regressors(exog)
+                model = ARIMA(endog, exog=regressors, order=(p, 0, q), trend=trend)
                 results = model.fit(method=self.method, cov_type="none")
             except Exception as exc:  # statsmodels raises many types on degenerate data
                 return None, f"{type(exc).__name__}: {exc}"
@@ -592,8 +604,8 @@ class ARIMAForecaster(ExogMixin, BaseForecaster):
             return np.full(steps, self._window[-1])
         transform = get_transform(self.transform)
         exog = None if self._exog is None else self._exog.forecast_rows(steps, direct=False)
-        w_path = np.asarray(self.results_.forecast(steps, exog=exog), dtype=np.float64) \
-            * self.scale_
+        w_path = np.asarray(self.results_.forecast(steps, exog=self._regressors(exog)[0]),
+                            dtype=np.float64) * self.scale_
         z_window = transform.transform(self._window, "y")
         z_path = _integrate(w_path, z_window[-self.d_:], self.d_) if self.d_ else w_path
         return transform.inverse(z_path, self._window)
@@ -610,7 +622,7 @@ class ARIMAForecaster(ExogMixin, BaseForecaster):
             targets = recent.shape[0] - values.size + np.arange(values.size)
             exog = self._exog.design(self._exog.values(recent), targets - 1, 1)
             self._exog_rows.append(exog)
-        self.results_ = self.results_.extend(w_new, exog=exog)
+        self.results_ = self.results_.extend(w_new, exog=self._regressors(exog)[0])
         self._endog.append(w_new)
 
     # ------------------------------------------------------- persistence
@@ -666,6 +678,7 @@ class ARIMAForecaster(ExogMixin, BaseForecaster):
                                       (endog.size, self._exog_width()))
             self._exog_rows = [exog]
         p, _, q = self.order_
-        model = ARIMA(endog, exog=exog, order=(p, 0, q), trend=self.trend_)
+        regressors, trend = self._regressors(exog)
+        model = ARIMA(endog, exog=regressors, order=(p, 0, q), trend=trend)
         self.results_ = model.filter(self.params_, cov_type="none")
         self._endog = [endog]
