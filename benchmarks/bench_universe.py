@@ -103,8 +103,8 @@ def part_fit(prices: pd.DataFrame, args: argparse.Namespace) -> str:
     row["peak_traced_MB"] = traced["peak_traced_MB"]
     row["seconds_traced_run"] = traced["seconds"]
     frame = pd.DataFrame([row]).set_index("series")
-    return ("### Global CV fit: all series, last %d windows each, 10 lags, depth 3, beta='cv' "
-            "(5 folds x 20 betas); targets <= 300 s and <= 1,024 MB traced\n\n" % args.windows
+    return (f"### Global CV fit: all series, last {args.windows} windows each, 10 lags, depth 3, "
+            "beta='cv' (5 folds x 20 betas); targets <= 300 s and <= 1,024 MB traced\n\n"
             + to_markdown(frame))
 
 

@@ -41,6 +41,7 @@ _EXPORTS = {
     "CheckpointError": "convexforecast.forecasting.checkpoints",
     "ConvexARForecaster": "convexforecast.forecasting.convex",
     "Explanation": "convexforecast.forecasting.explain",
+    "ExogError": "convexforecast.forecasting.exog",
     "diebold_mariano": "convexforecast.forecasting.metrics",
     "directional_accuracy": "convexforecast.forecasting.metrics",
     "directional_accuracy_test": "convexforecast.forecasting.metrics",

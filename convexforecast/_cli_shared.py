@@ -36,8 +36,16 @@ def periods_per_year(index: pd.DatetimeIndex) -> float:
 
 
 def describe_args(args: argparse.Namespace, initial: int) -> str:
+    """The backtest's settings in one line (the report's notes)."""
     beta = args.beta if isinstance(args.beta, str) else f"{args.beta:g}"
-    return (f"models={','.join(args.models)} lags={args.lags} depth={args.depth} beta={beta} "
+    text = (f"models={','.join(args.models)} lags={args.lags} depth={args.depth} beta={beta} "
             f"transform={args.transform} steps={args.steps} last={args.last} "
             f"initial={initial} refit={args.refit} level={args.level} rule={args.rule} "
             f"cost_bps={args.cost_bps:g}")
+    if getattr(args, "exog", None) is not None or getattr(args, "exog_csv", None) is not None:
+        known = ",".join(args.known_exog or []) or "none"
+        transform = args.exog_transform if isinstance(args.exog_transform, str) else ",".join(
+            f"{k}={v}" for k, v in args.exog_transform.items())
+        text += (f" exog_lags={args.exog_lags} known_exog={known} "
+                 f"exog_transform={transform}")
+    return text

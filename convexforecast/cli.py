@@ -23,6 +23,12 @@ adjusted close 1999-2018 from the ``arch`` package), ``--ticker SYMBOL`` (yfinan
 are forward-filled onto the business-day grid (``--fill ffill``, reported on stderr) because the
 forecasters need a regular frequency.
 
+Exogenous inputs (``backtest``): ``--exog COLUMN[,COLUMN]`` from the same CSV (e.g. ``Volume``)
+and/or ``--exog-csv FILE`` (every column of a wide CSV, or the price column of another ticker's
+Yahoo-format file, named after the file, e.g. ``SPY``), filled like the series and checked to
+cover its dates. The convex, Adam, linear and ARIMA models use them as ``--exog-lags``,
+``--known-exog`` and ``--exog-transform`` say; the naive and drift baselines ignore them.
+
 Default flagship backtest: S&P 500, the final ``--last 250`` business days (one year) as
 1-step-ahead origins, ``--initial 750`` observations (3 years) of expanding training history,
 refit every ``--refit 50`` origins (5 fits per model, the origin moves by ``update`` in between),
@@ -138,6 +144,32 @@ def _models(text: str) -> list[str]:
     return names
 
 
+def _columns(text: str) -> list[str]:
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    if not names or len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError(f"must list distinct column names, got {text!r}")
+    return names
+
+
+def _exog_transform(text: str) -> str | dict[str, str]:
+    from .forecasting.exog import EXOG_TRANSFORMS
+
+    if "=" not in text:
+        pairs: dict[str, str] | str = text.strip()
+        values = [text.strip()]
+    else:
+        pairs = {}
+        for part in text.split(","):
+            column, _, value = part.partition("=")
+            pairs[column.strip()] = value.strip()
+        values = list(pairs.values())
+    if any(v not in EXOG_TRANSFORMS for v in values) or any(not k for k in pairs if
+                                                             isinstance(pairs, dict)):
+        raise argparse.ArgumentTypeError(f"must be one of {','.join(EXOG_TRANSFORMS)} or "
+                                         f"COLUMN=TRANSFORM[,...], got {text!r}")
+    return pairs
+
+
 def _order(text: str) -> str | tuple[int, int, int]:
     if text.strip().lower() == "auto":
         return "auto"
@@ -250,6 +282,22 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default="convexforecast-report", metavar="DIR",
                      help="report directory (default ./convexforecast-report)")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    exog = bt.add_argument_group("exogenous inputs")
+    exog.add_argument("--exog", type=_columns, metavar="COLUMN[,COLUMN]",
+                      help="columns of the --csv file used as exogenous inputs, e.g. Volume")
+    exog.add_argument("--exog-csv", metavar="FILE",
+                      help="CSV of exogenous inputs on the same dates: every column of a wide "
+                           "CSV, or the price column (--column) of a Yahoo-format file, named "
+                           "after the file (e.g. SPY)")
+    exog.add_argument("--exog-lags", type=_positive_int, default=1, metavar="P",
+                      help="lags 1..P of the origin for past-only inputs (default 1: the "
+                           "value at the origin)")
+    exog.add_argument("--known-exog", type=_columns, default=None, metavar="COLUMN[,COLUMN]",
+                      help="inputs known in advance (used at the target time)")
+    exog.add_argument("--exog-transform", type=_exog_transform, default="none",
+                      metavar="T|COLUMN=T,...",
+                      help="none (default), diff, log_return or standardize, for every input "
+                           "or per column")
 
     fc = sub.add_parser("forecast", help="forecast the next steps with intervals",
                         description="Fit on the whole series and forecast the next --steps "
@@ -352,6 +400,15 @@ class ModelSettings:
     arima_order: Any = "auto"
     epochs: int = DEFAULTS["epochs"]
     random_state: int = 0
+    exog_lags: int = 1
+    known_exog: tuple[str, ...] | None = None
+    exog_transform: Any = "none"
+
+    def exog(self) -> dict[str, Any]:
+        """The exogenous parameters of the models that use exog."""
+        known = None if self.known_exog is None else list(self.known_exog)
+        return {"exog_lags": self.exog_lags, "known_exog": known,
+                "exog_transform": self.exog_transform}
 
 
 def _import(module: str, name: str, model: str) -> Any:
@@ -365,16 +422,17 @@ def _import(module: str, name: str, model: str) -> Any:
 def _builders() -> dict[str, Callable[[ModelSettings], Any]]:
     return {
         "convex": lambda s: _import("convex", "ConvexARForecaster", "convex")(
-            lags=s.lags, depth=s.depth, beta=s.beta, transform=s.transform),
+            lags=s.lags, depth=s.depth, beta=s.beta, transform=s.transform, **s.exog()),
         "convex-global": lambda s: _import("convex", "ConvexARForecaster", "convex-global")(
             lags=s.lags, depth=s.depth, beta=s.beta, transform=s.transform, global_model=True),
-        "arima": lambda s: _import("arima", "ARIMAForecaster", "arima")(order=s.arima_order),
+        "arima": lambda s: _import("arima", "ARIMAForecaster", "arima")(order=s.arima_order,
+                                                                        **s.exog()),
         "adam": lambda s: _import("neural", "AdamNetForecaster", "adam")(
             lags=s.lags, depth=s.depth, beta=s.beta, transform=s.transform, epochs=s.epochs,
-            random_state=s.random_state),
+            random_state=s.random_state, **s.exog()),
         "naive": lambda s: _import("baselines", "NaiveForecaster", "naive")(),
         "linear": lambda s: _import("baselines", "LinearARForecaster", "linear")(
-            lags=s.lags, transform=s.transform),
+            lags=s.lags, transform=s.transform, **s.exog()),
         "drift": lambda s: _import("baselines", "DriftForecaster", "drift")(),
     }
 
@@ -397,9 +455,46 @@ def build_forecasters(names: Sequence[str], settings: ModelSettings | None = Non
 
 
 def _settings(args: argparse.Namespace) -> ModelSettings:
+    known = getattr(args, "known_exog", None)
     return ModelSettings(lags=args.lags, depth=args.depth, beta=args.beta,
                          transform=args.transform, arima_order=args.arima_order,
-                         epochs=args.epochs, random_state=args.random_state)
+                         epochs=args.epochs, random_state=args.random_state,
+                         exog_lags=getattr(args, "exog_lags", 1),
+                         known_exog=None if known is None else tuple(known),
+                         exog_transform=getattr(args, "exog_transform", "none"))
+
+
+def load_exog_inputs(args: argparse.Namespace, y: pd.Series) -> pd.DataFrame | None:
+    """The exogenous inputs of ``--exog``/``--exog-csv`` on ``y``'s dates (None without)."""
+    from .data import csv_layout, load_exog
+
+    if args.exog is None and args.exog_csv is None:
+        if args.known_exog is not None or args.exog_transform != "none" or args.exog_lags != 1:
+            raise ValueError("--exog-lags, --known-exog and --exog-transform need --exog or "
+                             "--exog-csv")
+        return None
+    fill = None if args.fill == "strict" else "ffill"
+    frames = []
+    if args.exog is not None:
+        if args.csv is None:
+            raise ValueError("--exog names columns of the --csv file; use --csv (or "
+                             "--exog-csv for another file)")
+        frames.append(load_exog(args.csv, args.exog, index=y.index, fill=fill,
+                                drop_last=args.drop_last))
+    if args.exog_csv is not None:
+        if csv_layout(args.exog_csv) == "yahoo":  # another ticker: its price, named after it
+            column = args.column or "Close"
+            frame = load_exog(args.exog_csv, [column], index=y.index, fill=fill,
+                              drop_last=args.drop_last)
+            frames.append(frame.set_axis([Path(args.exog_csv).stem], axis=1))
+        else:
+            frames.append(load_exog(args.exog_csv, None, index=y.index, fill=fill,
+                                    drop_last=args.drop_last))
+    frame = pd.concat(frames, axis=1)
+    if frame.columns.has_duplicates:
+        raise ValueError(f"The exogenous inputs must have distinct names. Got "
+                         f"{list(frame.columns)}.")
+    return frame
 
 
 # --------------------------------------------------------------------------- output
@@ -438,12 +533,16 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     if args.tickers or args.csv_dir:
         from .cli_universe import run_universe_backtest
 
+        if args.exog is not None or args.exog_csv is not None:
+            raise ValueError("--exog and --exog-csv take one series (--csv); a universe "
+                             "(--tickers, --csv-dir) is backtested without exogenous inputs")
         return run_universe_backtest(args, models)
     y = load_series(args)
     initial = args.initial
     if initial is None and args.last < len(y):
         initial = min(DEFAULTS["initial"], len(y) - args.last)
     y, initial = trailing_window(y, args.last, initial)
+    exog = load_exog_inputs(args, y)
     cv = TimeSeriesFold(initial_train_size=initial, steps=args.steps, fold_stride=1,
                         refit=args.refit)
     first_origin = y.index[initial - 1]
@@ -452,8 +551,10 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     print(f"plan: {args.last} origins from {first_origin.date()} (expanding window from "
           f"{initial} obs), {args.steps} step(s) per origin, refit every {args.refit} origins, "
           f"models {', '.join(models)}, jobs {args.jobs}")
+    if exog is not None:
+        print(f"exogenous inputs: {', '.join(exog.columns)}")
     result = backtest(models, y, cv, n_jobs=args.jobs, show_progress=not args.no_progress,
-                      refits_per_task=args.refits_per_task,
+                      refits_per_task=args.refits_per_task, exog=exog,
                       intervals={"method": "conformal", "level": args.level})
     metrics = result.metrics
     shown = [c for c in ("mae", "rmse", "mape", "mase", "directional_accuracy", "coverage")
@@ -462,7 +563,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     if "naive" in models and len(models) > 1:  # the report writes them (dm_tests_vs_naive.csv)
         dm = result.dm_tests("naive")
         print_table("Diebold-Mariano (HLN) vs naive, squared loss "
-                     "(negative = better than naive):", dm[["statistic", "pvalue"]])
+                    "(negative = better than naive):", dm[["statistic", "pvalue"]])
     strategies = {
         name: run_strategy(result, y, model=name, rule=args.rule, horizon=1,
                            cost_bps=args.cost_bps, periods_per_year=periods_per_year(y.index))
@@ -472,7 +573,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         table = pd.DataFrame({name: s.metrics.loc["strategy"] for name, s in strategies.items()})
         table["buy_and_hold"] = next(iter(strategies.values())).metrics.loc["buy_and_hold"]
         print_table(f"strategy ({args.rule}, {args.cost_bps:g} bps):",
-                     table.T[["total_return", "sharpe", "max_drawdown", "exposure"]])
+                    table.T[["total_return", "sharpe", "max_drawdown", "exposure"]])
     print_table("fit time (s):", result.timings[["fit_seconds", "n_fits"]])
     notes = [f"data: {y.attrs['label']}", f"span: {y.index[0].date()} to {y.index[-1].date()}",
              f"settings: {describe_args(args, initial)}"]

@@ -1001,12 +1001,24 @@ def write_backtest_report(
     if reference is not None and reference in models and len(models) > 1 \
             and callable(getattr(result, "dm_tests", None)):
         dm = result.dm_tests(reference)
+    config = getattr(result, "config", None)
+    exog_note = _exog_note(config)
+    if exog_note:
+        notes = [*notes, exog_note]
     files = write_report(out_dir, predictions, metrics, strategies=strategies, tables=extra,
                          title=title, notes=notes, dm_tests=dm, reference=reference,
                          explanations=getattr(result, "explanations", None), sections=sections)
-    config = getattr(result, "config", None)
     if isinstance(config, dict):  # the plan, the models' parameters, the library version
         files.tables["config"] = files.directory / "config.json"
         files.tables["config"].write_text(json.dumps(config, indent=1, default=str),
                                           encoding="utf-8")
     return files
+
+
+def _exog_note(config: Any) -> str | None:
+    """The exogenous inputs of a backtest (``config["exog"]``) as one line, or None."""
+    exog = config.get("exog") if isinstance(config, dict) else None
+    if not isinstance(exog, dict):
+        return None
+    used = ", ".join(map(str, exog.get("used_by", []))) or "no model"
+    return f"exogenous inputs: {', '.join(map(str, exog.get('columns', [])))} (used by {used})"

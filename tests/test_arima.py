@@ -289,9 +289,9 @@ def _count_searches(monkeypatch) -> list[int]:
     calls: list[int] = []
     original = ARIMAForecaster._search
 
-    def counting(self, endog):
+    def counting(self, endog, *args):
         calls.append(endog.size)
-        return original(self, endog)
+        return original(self, endog, *args)
 
     monkeypatch.setattr(ARIMAForecaster, "_search", counting)
     return calls

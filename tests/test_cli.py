@@ -136,6 +136,64 @@ def test_backtest_csv_and_ticker(capsys, offline):
     assert "DEMO-USD" in out and (offline / "tkr" / "report.html").is_file()
 
 
+def test_backtest_with_exogenous_inputs(capsys, offline):
+    days = pd.date_range("2023-01-01", periods=200, freq="D")
+    frame = make_frame(days, seed=5)
+    frame["Volume"] = np.exp(np.random.default_rng(1).normal(10, 0.3, len(days)))
+    frame.to_csv(offline / "xyz.csv")
+    make_frame(days, seed=6).to_csv(offline / "MKT.csv")  # another ticker's prices
+    pd.DataFrame({"Date": days, "rate": np.linspace(1.0, 2.0, len(days))}).to_csv(
+        offline / "wide.csv", index=False)
+    code, out, err = run(capsys, "backtest", "--csv", "xyz.csv", *FAST, "--exog", "Volume",
+                         "--exog-csv", "MKT.csv", "--exog-transform",
+                         "Volume=log_return,MKT=log_return", "--out", "exrep")
+    assert code == 0, err
+    assert "exogenous inputs: Volume, MKT" in out
+    html = (offline / "exrep" / "report.html").read_text()
+    assert "exogenous inputs: Volume, MKT (used by linear)" in html
+    assert "exog_transform=Volume=log_return,MKT=log_return" in html
+    config = json.loads((offline / "exrep" / "config.json").read_text())
+    assert config["exog"]["columns"] == ["Volume", "MKT"]
+    linear = next(m for m in config["models"] if m["name"] == "linear")
+    assert linear["params"]["exog_transform"] == {"MKT": "log_return", "Volume": "log_return"}
+    without = pd.read_csv(offline / "exrep" / "predictions.csv")
+    code, _, err = run(capsys, "backtest", "--csv", "xyz.csv", *FAST, "--out", "plain")
+    assert code == 0, err
+    plain = pd.read_csv(offline / "plain" / "predictions.csv")
+    naive = without["model"] == "naive"
+    np.testing.assert_array_equal(without.loc[naive, "forecast"],
+                                  plain.loc[plain["model"] == "naive", "forecast"])
+    assert not np.allclose(without.loc[~naive, "forecast"],
+                           plain.loc[plain["model"] != "naive", "forecast"])
+    code, out, err = run(capsys, "backtest", "--csv", "xyz.csv", *FAST, "--exog-csv", "wide.csv",
+                         "--known-exog", "rate", "--steps", "2", "--out", "wide")
+    assert code == 0, err
+    assert "exogenous inputs: rate" in out
+
+
+def test_backtest_exog_error_paths(capsys, offline):
+    days = pd.date_range("2023-01-01", periods=200, freq="D")
+    make_frame(days, seed=5).to_csv(offline / "xyz.csv")
+    make_frame(days[10:], seed=6).to_csv(offline / "late.csv")
+    code, _, err = run(capsys, "backtest", *FAST, "--exog", "Volume")
+    assert code == 1
+    assert_one_line_error(err, "--exog names columns of the --csv file")
+    code, _, err = run(capsys, "backtest", "--csv", "xyz.csv", *FAST, "--known-exog", "x")
+    assert code == 1
+    assert_one_line_error(err, "need --exog or --exog-csv")
+    code, _, err = run(capsys, "backtest", "--csv", "xyz.csv", *FAST, "--exog", "Turnover")
+    assert code == 1
+    assert_one_line_error(err, "`column` must be one of", "Turnover")
+    code, _, err = run(capsys, "backtest", "--csv", "xyz.csv", *FAST, "--exog", "Volume",
+                       "--steps", "2")
+    assert code == 1
+    assert_one_line_error(err, "`gap` + `steps` must be <= 1 for forecaster 'linear'")
+    code, _, err = run(capsys, "backtest", "--csv", "xyz.csv", *FAST, "--exog-csv", "late.csv",
+                       "--last", "25", "--initial", "175")
+    assert code == 1
+    assert_one_line_error(err, "no value on 10 date(s)", "2023-01-01")
+
+
 def test_backtest_error_paths(capsys, offline):
     code, _, err = run(capsys, "backtest", "--csv", "missing.csv", *FAST)
     assert code == 1
@@ -157,7 +215,8 @@ def test_backtest_error_paths(capsys, offline):
     [("--lags", "0"), ("--models", "naive,prophet"), ("--beta", "-1"), ("--level", "1.5"),
      ("--jobs", "0"), ("--steps", "two"), ("--horizon", "0"), ("--refit", "-3"),
      ("--models", "naive,naive"), ("--beta", "0"),
-     ("--arima-order", "1,1"), ("--cost-bps", "nan")],
+     ("--arima-order", "1,1"), ("--cost-bps", "nan"), ("--exog-transform", "log"),
+     ("--exog-transform", "Volume=sqrt"), ("--exog-lags", "0"), ("--exog", ",")],
 )
 def test_bad_option_values_exit_2_with_one_line(capsys, option, value):
     code, out, err = run(capsys, "backtest", option, value)
@@ -279,7 +338,7 @@ def test_explain_out_writes_pictures_and_tables(capsys, offline):
     assert (folder / "response_curves.png").read_bytes().startswith(b"\x89PNG")
     curves = pd.read_csv(folder / "response_curves.csv")
     assert list(curves.columns) == ["input", "x", "contribution", "x_standardised"]
-    assert sorted(curves["input"].unique()) == ["lag 1", "lag 2", "lag 3"]
+    assert sorted(curves["input"].unique()) == ["lag_1", "lag_2", "lag_3"]
     path = pd.read_csv(folder / "beta_path.csv")
     assert path["chosen"].sum() == 1 and len(path) == 20
 

@@ -36,9 +36,11 @@ from convexforecast.data import (
     UnsortedDatesError,
     check_prices,
     clear_cache,
+    csv_layout,
     get_cache_dir,
     load_csv,
     load_dataset,
+    load_exog,
     load_prices,
     loaders,
 )
@@ -549,3 +551,31 @@ def test_check_prices_refuses_an_empty_series_with_a_named_error():
     for fill in (None, "ffill", "keep"):
         with pytest.raises(DataError, match="`px` must hold at least one price"):
             check_prices(empty, fill=fill)
+
+
+def test_load_exog_on_the_dates_of_the_series(tmp_path):
+    days = pd.bdate_range("2023-01-02", periods=30)
+    frame = make_ohlcv(days, seed=3)
+    frame.iloc[5, frame.columns.get_loc("Volume")] = np.nan  # filled like the prices
+    frame.drop(index=days[7]).to_csv(tmp_path / "own.csv")  # a holiday
+    pd.DataFrame({"Date": days[2:], "rate": np.arange(28.0) - 3.0}).to_csv(
+        tmp_path / "wide.csv", index=False)
+    y = load_csv(tmp_path / "own.csv", fill="ffill")
+    original = y.copy()
+    exog = load_exog(tmp_path / "own.csv", ["volume"], index=y.index, fill="ffill")
+    assert list(exog.columns) == ["Volume"] and exog.index.equals(y.index)
+    volume = frame["Volume"].to_numpy()
+    assert exog["Volume"].iloc[5] == volume[4] and exog["Volume"].iloc[7] == volume[6]
+    pd.testing.assert_series_equal(y, original)
+    assert csv_layout(tmp_path / "own.csv") == "yahoo" and csv_layout(tmp_path / "wide.csv") == "wide"
+    wide = load_exog(tmp_path / "wide.csv", index=y.index[2:])
+    assert list(wide.columns) == ["rate"] and wide["rate"].iloc[0] == -3.0  # <= 0 allowed
+    with pytest.raises(MissingDatesError, match=r"'rate' of 'wide.csv' has no value on 2 "
+                                                r"date\(s\).*first 2023-01-02"):
+        load_exog(tmp_path / "wide.csv", index=y.index)
+    with pytest.raises(ValueError, match=r"`columns` must name the columns.*'own.csv'"):
+        load_exog(tmp_path / "own.csv", index=y.index)
+    with pytest.raises(ValueError, match=r"`column` must be one of.*Got 'Turnover'"):
+        load_exog(tmp_path / "own.csv", ["Turnover"], index=y.index)
+    with pytest.raises(MissingValuesError, match=r"`Volume` has 1 NaN value.*2023-01-09"):
+        load_exog(tmp_path / "own.csv", ["Volume"], index=y.index)  # fill=None: NaN refused

@@ -198,7 +198,7 @@ def test_forecaster_curves_are_on_the_user_scale_and_exact(multistep):
     y = _prices()
     model = ConvexARForecaster(lags=3, depth=3, beta=1.0, multistep=multistep, steps=2).fit(y)
     explanation = model.explain()
-    assert model.input_names_ == ["lag 1", "lag 2", "lag 3"] == explanation.input_names
+    assert model.input_names_ == ["lag_1", "lag_2", "lag_3"] == explanation.input_names
     z = get_transform("log_return").transform(y.to_numpy(), "y")
     X_train, _ = lag_matrix(z, 3, 1)
     X_new = np.random.default_rng(0).normal(0, 0.02, size=(30, 3))

@@ -414,10 +414,11 @@ def test_convex_selected_features_per_lag():
     y = _series_for_convex()
     forecaster = ConvexARForecaster(lags=3, depth=3, beta=0.2).fit(y)
     table = forecaster.selected_features()
-    assert list(table.columns) == ["step", "lag", "kind", "direction", "kinks",
+    assert list(table.columns) == ["step", "input", "lag", "kind", "direction", "kinks",
                                    "kinks_standardized", "reflected", "is_reflection", "coef"]
     assert len(table) == forecaster.n_neurons_ > 0
     assert set(table["lag"]) <= {1, 2, 3}
+    assert (table["input"] == "lag_" + table["lag"].astype(str)).all()
     assert (table["step"] == 1).all()
     assert table["lag"].is_monotonic_increasing
     model = forecaster.models_[0]

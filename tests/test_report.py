@@ -274,3 +274,16 @@ def test_network_section_from_a_convex_backtest(tmp_path):
     certificates = pd.read_csv(files.tables["network_net_certificates"])
     assert len(certificates) == 2 and (certificates["relative_gap"] <= 1e-6).all()
     assert "Certificates of all 2 refits" in text and "Last refit: The network has" in text
+
+
+
+def test_backtest_report_names_the_exogenous_inputs(tmp_path):
+    predictions = make_predictions(n_origins=20, horizons=1)
+    config = {"exog": {"columns": ["Volume", "SPY"], "used_by": ["convex"], "n": 21}}
+    result = SimpleNamespace(predictions=predictions, metrics=make_metrics(predictions),
+                             config=config)
+    text = write_backtest_report(result, tmp_path / "ex").html.read_text()
+    assert "<li>exogenous inputs: Volume, SPY (used by convex)</li>" in text
+    plain = SimpleNamespace(predictions=predictions, metrics=make_metrics(predictions),
+                            config={})
+    assert "exogenous" not in write_backtest_report(plain, tmp_path / "plain").html.read_text()

@@ -24,7 +24,9 @@ from .loaders import (
     PartialBarWarning,
     UnsortedDatesError,
     check_prices,
+    csv_layout,
     load_csv,
+    load_exog,
     load_prices,
 )
 
@@ -44,8 +46,10 @@ __all__ = [
     "UnsortedDatesError",
     "check_prices",
     "clear_cache",
+    "csv_layout",
     "get_cache_dir",
     "load_csv",
     "load_dataset",
+    "load_exog",
     "load_prices",
 ]

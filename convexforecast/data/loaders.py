@@ -67,7 +67,9 @@ __all__ = [
     "UnsortedDatesError",
     "check_prices",
     "load_csv",
+    "load_exog",
     "combine_series",
+    "csv_layout",
     "load_prices",
     "select_column",
 ]
@@ -694,6 +696,86 @@ def load_csv(
                                                    positive, drop_last).rename(str(c))
                                for c in frame.columns})
     return _csv_series(frame, ticker, file, column, fill, positive, drop_last)
+
+
+def csv_layout(path: str | os.PathLike[str]) -> str:
+    """``"yahoo"`` for a Yahoo-format price file (Open, High, ..., Volume), else ``"wide"``."""
+    frame, _ = _read_yahoo_csv(Path(path).expanduser())
+    fields = {f.lower() for f in _PRICE_FIELDS}
+    return "yahoo" if any(str(c).lower() in fields for c in frame.columns) else "wide"
+
+
+def load_exog(
+    path: str | os.PathLike[str],
+    columns: Sequence[str] | None = None,
+    *,
+    index: pd.DatetimeIndex,
+    fill: str | None = None,
+    drop_last: bool = False,
+) -> pd.DataFrame:
+    """Exogenous inputs from a CSV file, validated on the dates of a target series.
+
+    Parameters
+    ----------
+    path : path-like
+        A Yahoo-format CSV (e.g. the target's own file, for its ``Volume``; or another
+        ticker's) or a wide CSV (a date column and one numeric column per series).
+    columns : sequence of str, optional
+        The columns to return (case-insensitive). ``None``: every column of a wide CSV
+        (required for a Yahoo-format file).
+    index : pandas.DatetimeIndex
+        The target's dates; every column must have a value on each of them.
+    fill : {None, "ffill", "keep"}
+        Missing dates and NaNs of each column on its own grid, as for :func:`load_csv` (so a
+        column of the target's own file is filled exactly like the target).
+    drop_last : bool
+        Drop the file's last row (as :func:`load_csv`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Float64 columns named as in the file, on ``index`` (values may be <= 0).
+
+    Raises
+    ------
+    MissingDatesError
+        If a column has no value on some date of ``index``.
+    """
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(f"`path` must be a file path. Got {type(path).__name__}.")
+    if not isinstance(index, pd.DatetimeIndex):
+        raise TypeError(f"`index` must be a DatetimeIndex. Got {type(index).__name__}.")
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise FileNotFoundError(f"`path` must be an existing CSV file. Got {str(path)!r}.")
+    check_option("fill", fill, FILL_OPTIONS)
+    drop_last = check_bool("drop_last", drop_last)
+    frame, ticker = _read_yahoo_csv(file)
+    yahoo = any(str(c).lower() in {f.lower() for f in _PRICE_FIELDS} for c in frame.columns)
+    if columns is None:
+        if yahoo:
+            raise ValueError(f"`columns` must name the columns to use from the Yahoo-format file "
+                             f"{file.name!r} (e.g. ['Volume']). Got None.")
+        columns = [str(c) for c in frame.columns]
+    if isinstance(columns, str) or not columns:
+        raise TypeError(f"`columns` must be a non-empty list of column names. Got "
+                        f"{short_repr(columns)}.")
+    out = {}
+    for column in columns:
+        name = select_column(frame, column, f"file {file.name!r}")
+        series = _csv_series(frame[[name]] if not yahoo else frame, ticker, file, name, fill,
+                             False, drop_last)
+        aligned = series.reindex(index)
+        missing = index[aligned.isna().to_numpy()]
+        if len(missing):
+            raise MissingDatesError(
+                f"Column {name!r} of {file.name!r} has no value on {len(missing)} date(s) of the "
+                f"series, first {_day(missing[0])}; exogenous inputs must cover every date "
+                "(e.g. load them with the same `fill`).")
+        out[str(name)] = aligned.to_numpy(dtype=np.float64)
+    result = pd.DataFrame(out, index=index.copy())
+    result.attrs["source"] = str(file)
+    return result
 
 
 def _csv_series(frame: pd.DataFrame, ticker: str | None, file: Path, column: str,

@@ -41,6 +41,15 @@ Modelling choices (documented because they matter for speed and robustness):
 - Fits that raise, return non-finite parameters or do not converge are rejected. A fixed order
   that fails falls back to ARMA(0, 0) (with the same ``d``) and then to the random walk, with a
   :class:`ARIMAFallbackWarning`; a backtest never crashes on a bad fit.
+- With ``exog`` (:mod:`~convexforecast.forecasting.exog`) the ARMA(p, q) of the differenced
+  series is a regression with ARMA errors (statsmodels' ``exog``, as SARIMAX): its regressors
+  are the past-only columns at lags ``1..exog_lags`` of the time before the target (lag 1 is
+  the value one step earlier, observed at the origin) and the known-in-advance columns at the
+  target time, each divided by its training standard deviation. ``d`` is still chosen on the
+  series itself; the screening ranks candidates on the residuals of the least-squares
+  regression of the series on the regressors (the maximum-likelihood fits that decide among
+  them include the regressors); the exogenous configuration is part of the search settings,
+  so changing it forces a new search. Past-only columns limit a forecast to one step.
 """
 
 from __future__ import annotations
@@ -62,6 +71,7 @@ from .._validation import (
     short_repr,
 )
 from .base import BaseForecaster, check_series
+from .exog import ExogMixin, ExogSpec
 from .transforms import get_transform
 
 __all__ = ["ARIMAForecaster", "ARIMAFallbackWarning"]
@@ -168,7 +178,15 @@ def _screen_criteria(
     return values
 
 
-class ARIMAForecaster(BaseForecaster):
+def _partial_out(endog: np.ndarray, exog: np.ndarray | None) -> np.ndarray:
+    """The residuals of the least-squares regression of ``endog`` on a constant and ``exog``."""
+    if exog is None or exog.shape[1] == 0:
+        return endog
+    design = np.column_stack([np.ones(endog.size), exog])
+    return endog - design @ np.linalg.lstsq(design, endog, rcond=None)[0]
+
+
+class ARIMAForecaster(ExogMixin, BaseForecaster):
     """ARIMA(p, d, q) forecaster (statsmodels) with automatic order selection.
 
     Parameters
@@ -210,6 +228,16 @@ class ARIMAForecaster(BaseForecaster):
         ``reselect_every``-th consecutive fit of the same series; the fits in between
         re-estimate the previously selected ``(p, q)`` (module docstring). ``1`` searches
         at every fit.
+    exog_lags : int or dict of str to int
+        Lags at which each past-only exogenous column enters the regression (lag 1 is its
+        value at the origin); a dict gives them per column (others get 1). Used only when
+        ``fit`` gets ``exog``.
+    known_exog : list of str, optional
+        Exogenous columns known in advance, used at the target time (``predict`` needs
+        their future values).
+    exog_transform : str or dict of str to str
+        Per-column transform of the exogenous inputs, refitted on every training window:
+        ``"none"`` (default), ``"diff"``, ``"log_return"`` or ``"standardize"``.
     alpha : float, optional
         Deprecated name of ``unit_root_alpha`` (removed in the next release).
 
@@ -235,6 +263,9 @@ class ARIMAForecaster(BaseForecaster):
         With ``order="auto"``: fits since the last search (0 when this fit searched).
     fallback_ : str or None
         Why a simpler model than requested was used, if it was.
+    input_names_ : list of str
+        The exogenous regressors (``<column>_lag_<k>``, ``<column>``; empty without ``exog``),
+        in the order of their coefficients in ``params_`` (after the constant).
     """
 
     def __init__(
@@ -252,6 +283,9 @@ class ARIMAForecaster(BaseForecaster):
         method: str = "innovations_mle",
         screen: int | None = 3,
         reselect_every: int = 4,
+        exog_lags: int | dict[str, int] = 1,
+        known_exog: list[str] | None = None,
+        exog_transform: str | dict[str, str] = "none",
         alpha: float | None = None,
     ) -> None:
         self.order = order
@@ -268,6 +302,9 @@ class ARIMAForecaster(BaseForecaster):
         self.method = method
         self.screen = screen
         self.reselect_every = reselect_every
+        self.exog_lags = exog_lags
+        self.known_exog = known_exog
+        self.exog_transform = exog_transform
 
     # ------------------------------------------------------------ params
     def _check_params(self) -> None:
@@ -287,6 +324,7 @@ class ARIMAForecaster(BaseForecaster):
             raise InvalidParameterError(f"`screen` must be an integer >= 1 or None. Got "
                                         f"{short_repr(self.screen)}.")
         check_positive_int("reselect_every", self.reselect_every)
+        self._check_exog_params()
 
     @property
     def min_train_size(self) -> int:
@@ -309,8 +347,29 @@ class ARIMAForecaster(BaseForecaster):
     def _check_values(self, values: np.ndarray, name: str) -> None:
         get_transform(self.transform).check(values, name)
 
+    # -------------------------------------------------------------- exog
+    @property
+    def _exog_scaling(self) -> str:
+        return "scale"
+
+    def _exog_extra_rows(self, spec: ExogSpec) -> int:
+        """Rows before the first target whose regressors exist (with ``d = 0``)."""
+        return max(0, spec.first_origin + 1 - get_transform(self.transform).n_lost)
+
+    def _exog_width(self) -> int:
+        return 0 if self._exog is None else self._exog.spec.width
+
+    def _regressors(self, exog: np.ndarray | None) -> tuple[np.ndarray | None, str]:
+        """statsmodels' (exog, trend) for these regressors: with ``trend_="c"`` the constant
+        is a column of ones in exog and trend "n" (the same model; older statsmodels refuse
+        trend "c" with the one-row exog of an ``extend``)."""
+        if exog is None or self.trend_ != "c":
+            return exog, self.trend_
+        return np.column_stack([np.ones(exog.shape[0]), exog]), "n"
+
     # --------------------------------------------------------------- fit
-    def fit(self, y: pd.Series) -> ARIMAForecaster:
+    def fit(self, y: pd.Series, exog: pd.DataFrame | pd.Series | None = None
+            ) -> ARIMAForecaster:
         """Estimate the parameters on ``y`` (see :meth:`BaseForecaster.fit`).
 
         With ``order="auto"`` and ``reselect_every > 1``, a forecaster fitted before keeps
@@ -320,7 +379,7 @@ class ARIMAForecaster(BaseForecaster):
         """
         self._continues = self._is_continuation(y)
         try:
-            return super().fit(y)
+            return super().fit(y, exog)
         finally:
             del self._continues
 
@@ -341,7 +400,8 @@ class ARIMAForecaster(BaseForecaster):
         return [self.transform, self.trend, self.information_criterion, int(self.max_p),
                 int(self.max_q), int(self.max_d), self.unit_root_test,
                 float(renamed(self, "unit_root_alpha", "alpha", 0.05, warn=False)),
-                self.search, None if self.screen is None else int(self.screen), self.method]
+                self.search, None if self.screen is None else int(self.screen), self.method,
+                None if self._exog is None else self._exog.spec.describe()]
 
     def _fit(self, values: np.ndarray) -> None:
         transform = get_transform(self.transform)
@@ -361,6 +421,14 @@ class ARIMAForecaster(BaseForecaster):
         scale = float(np.std(w))
         self.scale_ = scale if np.isfinite(scale) and scale > 0 else 1.0
         endog = w / self.scale_
+        skip, exog = 0, None
+        if self._exog is not None:  # regressors of the targets t = first, ..., n - 1
+            values_exog, self._exog.train = self._exog.train, None
+            first = transform.n_lost + d
+            skip = max(0, self._exog.spec.first_origin + 1 - first)
+            endog = endog[skip:]
+            exog = self._exog.design(values_exog, np.arange(first + skip - 1,
+                                                            values.size - 1), 1)
 
         if order == "auto":
             key = self._search_key()
@@ -368,13 +436,13 @@ class ARIMAForecaster(BaseForecaster):
             if (memory is not None and memory["d"] == d and memory["key"] == key
                     and memory["fits_since_search"] + 1 < self.reselect_every):
                 p, q = memory["pq"]
-                results, _ = self._try_fit(endog, p, q)
+                results, _ = self._try_fit(endog, p, q, exog)
                 if results is not None:
                     self.searched_ = False
                     self.fits_since_search_ = memory["fits_since_search"] + 1
                     self.search_results_ = previous_table
             if results is None:
-                results, (p, q) = self._search(endog)
+                results, (p, q) = self._search(endog, exog)
                 self.searched_ = True
                 self.fits_since_search_ = 0
             if results is None:
@@ -385,13 +453,13 @@ class ARIMAForecaster(BaseForecaster):
                                       "fits_since_search": self.fits_since_search_}
         else:
             p, _, q = order
-            results, reason = self._try_fit(endog, p, q)
+            results, reason = self._try_fit(endog, p, q, exog)
             if results is None:
                 failure = f"ARIMA{(p, d, q)} failed ({reason})"
                 if (p, q) != (0, 0):
                     self._warn(f"{failure}; falling back to ARIMA(0, {d}, 0)")
                     p, q = 0, 0
-                    results, reason = self._try_fit(endog, 0, 0)
+                    results, reason = self._try_fit(endog, 0, 0, exog)
                     failure += f"; ARIMA(0, {d}, 0) failed ({reason})" if results is None else ""
                 if results is None:
                     self._fall_back(failure)
@@ -403,9 +471,10 @@ class ARIMAForecaster(BaseForecaster):
         self.results_ = results
         self.params_ = np.asarray(results.params, dtype=np.float64).copy()
         self._endog = [endog]
+        self._exog_rows = [] if exog is None else [exog]
         fitted_w = np.asarray(results.fittedvalues, dtype=np.float64) * self.scale_
-        z_hat = z[d:] - (w - fitted_w)
-        start = transform.n_lost + d
+        z_hat = z[d + skip:] - (w[skip:] - fitted_w)
+        start = transform.n_lost + d + skip
         previous = np.concatenate([[np.nan], values[:-1]])[start:]  # ignored by log / none
         levels = transform.one_step_levels(z_hat, previous)
         self.in_sample_residuals_ = values[start:] - levels
@@ -417,6 +486,7 @@ class ARIMAForecaster(BaseForecaster):
         self.results_ = None
         self.params_ = np.empty(0)
         self._endog = []
+        self._exog_rows = []
         self.in_sample_residuals_ = None
 
     @staticmethod
@@ -446,17 +516,20 @@ class ARIMAForecaster(BaseForecaster):
             series = np.diff(series)
         return d
 
-    def _try_fit(self, endog: np.ndarray, p: int, q: int) -> tuple[Any, str]:
-        """Fit ARMA(p, q); return (results, "") or (None, reason)."""
+    def _try_fit(self, endog: np.ndarray, p: int, q: int, exog: np.ndarray | None = None
+                 ) -> tuple[Any, str]:
+        """Fit ARMA(p, q) (with regressors ``exog``); return (results, "") or (None, reason)."""
         from statsmodels.tools.sm_exceptions import ConvergenceWarning
         from statsmodels.tsa.arima.model import ARIMA
 
-        if endog.size < p + q + 2 or np.ptp(endog) == 0:
+        width = 0 if exog is None else exog.shape[1]
+        if endog.size < p + q + width + 2 or np.ptp(endog) == 0:
             return None, f"{endog.size} observations are too few or constant"
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                model = ARIMA(endog, order=(p, 0, q), trend=self.trend_)
+                regressors, trend = self._regressors(exog)
+                model = ARIMA(endog, exog=regressors, order=(p, 0, q), trend=trend)
                 results = model.fit(method=self.method, cov_type="none")
             except Exception as exc:  # statsmodels raises many types on degenerate data
                 return None, f"{type(exc).__name__}: {exc}"
@@ -469,12 +542,13 @@ class ARIMAForecaster(BaseForecaster):
     def _criterion(self, results: Any) -> float:
         return float(getattr(results, self.information_criterion))
 
-    def _search(self, endog: np.ndarray) -> tuple[Any, tuple[int, int]]:
+    def _search(self, endog: np.ndarray, exog: np.ndarray | None = None
+                ) -> tuple[Any, tuple[int, int]]:
         fits: dict[tuple[int, int], tuple[Any, float]] = {}
 
         def evaluate(p: int, q: int) -> float:
             if (p, q) not in fits:
-                results, _ = self._try_fit(endog, p, q)
+                results, _ = self._try_fit(endog, p, q, exog)
                 value = self._criterion(results) if results is not None else np.inf
                 fits[(p, q)] = (results, value if np.isfinite(value) else np.inf)
             return fits[(p, q)][1]
@@ -483,7 +557,8 @@ class ARIMAForecaster(BaseForecaster):
         screened: dict[tuple[int, int], float] | None = None
         if self.search == "grid":
             if self.screen is not None and self.screen < len(grid):
-                screened = _screen_criteria(endog, grid, self.trend_, self.information_criterion)
+                screened = _screen_criteria(_partial_out(endog, exog), grid, self.trend_,
+                                            self.information_criterion)
             if screened is None:
                 for p, q in grid:
                     evaluate(p, q)
@@ -528,7 +603,9 @@ class ARIMAForecaster(BaseForecaster):
         if self.results_ is None:
             return np.full(steps, self._window[-1])
         transform = get_transform(self.transform)
-        w_path = np.asarray(self.results_.forecast(steps), dtype=np.float64) * self.scale_
+        exog = None if self._exog is None else self._exog.forecast_rows(steps, direct=False)
+        w_path = np.asarray(self.results_.forecast(steps, exog=self._regressors(exog)[0]),
+                            dtype=np.float64) * self.scale_
         z_window = transform.transform(self._window, "y")
         z_path = _integrate(w_path, z_window[-self.d_:], self.d_) if self.d_ else w_path
         return transform.inverse(z_path, self._window)
@@ -539,7 +616,13 @@ class ARIMAForecaster(BaseForecaster):
         transform = get_transform(self.transform)
         z = transform.transform(np.concatenate([self._window, values]), "y_new")
         w_new = _difference(z, self.d_)[-values.size :] / self.scale_
-        self.results_ = self.results_.extend(w_new)
+        exog = None
+        if self._exog is not None:  # regressors of the new targets, from the extended rows
+            recent = self._exog.recent
+            targets = recent.shape[0] - values.size + np.arange(values.size)
+            exog = self._exog.design(self._exog.values(recent), targets - 1, 1)
+            self._exog_rows.append(exog)
+        self.results_ = self.results_.extend(w_new, exog=self._regressors(exog)[0])
         self._endog.append(w_new)
 
     # ------------------------------------------------------- persistence
@@ -557,6 +640,8 @@ class ARIMAForecaster(BaseForecaster):
         arrays = {"params": self.params_}
         if self.results_ is not None:
             arrays["endog"] = np.concatenate(self._endog)
+            if self._exog_rows:
+                arrays["exog_rows"] = np.concatenate(self._exog_rows)
         if self.search_results_ is not None:
             meta["search_columns"] = list(self.search_results_.columns)
             arrays["search"] = self.search_results_.to_numpy(dtype=np.float64)
@@ -579,6 +664,7 @@ class ARIMAForecaster(BaseForecaster):
             columns = meta.get("search_columns", ["p", "q", self.information_criterion, "ok"])
             table = pd.DataFrame(arrays["search"], columns=columns)
             self.search_results_ = table.astype({"p": int, "q": int, "ok": bool})
+        self._exog_rows = []
         if meta["order"] is None:
             self.order_ = None
             self.results_ = None
@@ -586,7 +672,13 @@ class ARIMAForecaster(BaseForecaster):
             return
         self.order_ = tuple(check_positive_int("state order", v, minimum=0) for v in meta["order"])
         endog = check_finite_state("state endog", arrays["endog"], (None,))
+        exog = None
+        if self._exog is not None:
+            exog = check_finite_state("state exog_rows", arrays.get("exog_rows", np.empty(0)),
+                                      (endog.size, self._exog_width()))
+            self._exog_rows = [exog]
         p, _, q = self.order_
-        model = ARIMA(endog, order=(p, 0, q), trend=self.trend_)
+        regressors, trend = self._regressors(exog)
+        model = ARIMA(endog, exog=regressors, order=(p, 0, q), trend=trend)
         self.results_ = model.filter(self.params_, cov_type="none")
         self._endog = [endog]

@@ -47,6 +47,7 @@ from .checkpoints import (
     fingerprint,
     series_digest,
 )
+from .exog import check_backtest_exog, check_exog, exog_digest
 from .explain import collect_backtest_explanations
 from .folds import (
     Fold,
@@ -109,6 +110,7 @@ def backtest(
     show_progress: bool = True,
     checkpoint_dir: str | os.PathLike | None = None,
     verbose: bool = False,
+    exog: pd.DataFrame | pd.Series | None = None,
     **fold_settings: Any,
 ) -> BacktestResult:
     """Rolling-origin backtest of one forecaster or a dict of named forecasters.
@@ -157,6 +159,12 @@ def backtest(
         Directory to save finished tasks to and resume from (see the module docstring).
     verbose : bool
         Print the fold plan (per series, summarised) before running.
+    exog : pandas.DataFrame or Series, or dict of str to them, optional
+        Exogenous inputs on ``y``'s index (see :mod:`~convexforecast.forecasting.exog`), for
+        the forecasters with ``supports_exog``; the others ignore them. With many series, a
+        dict with one frame per series, on that series' index (local models only). Each fit
+        and update gets the rows up to its origin; each forecast only the model's
+        known-in-advance columns after the origin. Not modified.
 
     Returns
     -------
@@ -182,6 +190,7 @@ def backtest(
     models = _check_forecasters(forecasters)
     many = is_panel(y)
     panel = check_panel(y) if many else {"y": check_series(y)}
+    exog_frames = _check_exog(exog, panel, many)
     n_jobs = _check_n_jobs(n_jobs)
     refits_per_task = check_positive_int("refits_per_task", refits_per_task)
     interval_options = check_interval_options(intervals)
@@ -197,6 +206,15 @@ def backtest(
             raise InvalidParameterError(f"Series {name!r}: {exc}") from None
         for model_name, model in models.items():
             _check_reach(model_name, model, settings[name], cv, name if many else None)
+            if exog_frames is not None and _is_global(model) and getattr(
+                    model, "supports_exog", False):
+                raise InvalidParameterError(
+                    f"`exog` cannot be used by forecaster {model_name!r}: a global model "
+                    "(global_model=True) takes no exogenous inputs. Use local models, or "
+                    "backtest it without `exog`.")
+            if exog_frames is not None:
+                check_backtest_exog(model_name, model, exog_frames[name].columns,
+                                    settings[name]["gap"] + settings[name]["steps"])
 
     names = list(models)
     series_names = list(panel)
@@ -209,8 +227,14 @@ def backtest(
         "plan": settings if many else settings["y"],
         "models": [describe_model(name, models[name]) for name in names],
         **({"refits_per_task": refits_per_task} if refits_per_task > 1 else {}),
+        **({} if exog_frames is None else {"exog": {
+            **({"series": {name: exog_digest(f) for name, f in exog_frames.items()},
+                "columns": list(dict.fromkeys(c for f in exog_frames.values()
+                                              for c in f.columns))} if many
+               else exog_digest(exog_frames["y"])),
+            "used_by": [n for n in names if getattr(models[n], "supports_exog", False)]}}),
     }
-    jobs = _plan_tasks(models, panel, plans, settings, cv, refits_per_task)
+    jobs = _plan_tasks(models, panel, plans, settings, cv, refits_per_task, exog_frames)
     if verbose:
         _print_plan(jobs, plans, plan, settings, many, len(names))
 
@@ -250,6 +274,20 @@ def backtest(
                             for result in model_results]
                      for name, model_results in ordered.items()})
     return _assemble(panel, many, ordered, plan, config, interval_options)
+
+
+def _check_exog(exog: Any, panel: dict[str, pd.Series], many: bool
+                ) -> dict[str, pd.DataFrame] | None:
+    """Validated copies of ``exog`` per series (None without exog)."""
+    if exog is None:
+        return None
+    if not many:
+        return {"y": check_exog(exog, panel["y"].index)}
+    if not isinstance(exog, Mapping) or set(exog) != set(panel):
+        got = sorted(exog) if isinstance(exog, Mapping) else type(exog).__name__
+        raise InvalidParameterError(f"`exog` must be a dict with one frame per series "
+                                    f"{list(panel)} when `y` holds many series. Got {got}.")
+    return {name: check_exog(exog[name], series.index) for name, series in panel.items()}
 
 
 def _check_reach(name: str, model: Any, settings: dict[str, Any], cv: TimeSeriesFold,
@@ -303,12 +341,13 @@ class _Job:
                                             explain_block=self.last_block)
         return delayed(run_task)(forecaster, self.local["visible"], self.local["folds"],
                                  self.local["labels"], gap, self.keys,
-                                 explain_block=self.last_block)
+                                 explain_block=self.last_block, exog=self.local["exog"])
 
 
 def _plan_tasks(models: dict[str, Any], panel: dict[str, pd.Series],
                 plans: dict[str, list[Fold]], settings: dict[str, dict[str, Any]],
-                cv: TimeSeriesFold, per_task: int) -> list[_Job]:
+                cv: TimeSeriesFold, per_task: int,
+                exog_frames: dict[str, pd.DataFrame] | None) -> list[_Job]:
     jobs = []
     for i, model in enumerate(models.values()):
         if _is_global(model):
@@ -331,7 +370,10 @@ def _plan_tasks(models: dict[str, Any], panel: dict[str, pd.Series],
                     "visible": [series.iloc[: blocks[b][-1].origin + 1] for b in group],
                     "folds": [blocks[b] for b in group],
                     "labels": [[series.index[f.test_start: f.test_end + 1] for f in blocks[b]]
-                               for b in group]}, last_block=ids[-1]))
+                               for b in group],
+                    "exog": None if exog_frames is None else [
+                        exog_frames[name].iloc[: blocks[b][-1].test_end + 1] for b in group]},
+                    last_block=ids[-1]))
     return jobs
 
 

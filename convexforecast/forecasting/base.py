@@ -3,16 +3,21 @@
 Every forecaster is a scikit-learn :class:`~sklearn.base.BaseEstimator` (so ``get_params``,
 ``set_params`` and :func:`sklearn.base.clone` work) with three public methods:
 
-``fit(y)``
+``fit(y, exog=None)``
     Validate ``y`` (a numeric :class:`pandas.Series` indexed by a sorted, unique
     :class:`~pandas.DatetimeIndex` with a set or inferable frequency, a
     :class:`~pandas.PeriodIndex`, or an evenly spaced integer index such as a
     :class:`~pandas.RangeIndex`), remember the index metadata and call ``_fit(values)``.
-``predict(steps)``
+``predict(steps, exog=None)``
     Return the next ``steps`` values as a Series indexed by the next ``steps`` timestamps.
-``update(y_new)``
+``update(y_new, exog=None)``
     Append observations that continue ``y`` without a gap. Parameters are *not* refitted;
     only the forecast origin moves (``cutoff_`` and ``last_window_``).
+
+``exog`` (exogenous inputs on ``y``'s index) is used by forecasters with
+``supports_exog = True`` (see :mod:`convexforecast.forecasting.exog`, whose ``ExogMixin``
+implements the ``_exog_fit``/``_exog_predict``/``_exog_update`` hooks); the others accept it
+and ignore it, like sktime's ``ignores-exogeneous-X`` tag.
 
 Subclasses implement:
 
@@ -28,7 +33,7 @@ Subclasses implement:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -272,6 +277,10 @@ class BaseForecaster(BaseEstimator):
         One-step in-sample residuals on the original scale where cheap to compute.
     """
 
+    #: Whether ``exog`` is used; when False, ``exog`` given to fit, predict and update is
+    #: accepted and ignored (the naive baselines).
+    supports_exog: ClassVar[bool] = False
+
     # ------------------------------------------------------------------ hooks
     @property
     def min_train_size(self) -> int:
@@ -307,11 +316,20 @@ class BaseForecaster(BaseEstimator):
         """Fitted parameters as (JSON-serialisable metadata, named float arrays)."""
         return {}, {}
 
+    def _exog_fit(self, exog: Any, index: pd.Index) -> None:
+        """Validate and keep ``exog`` for ``_fit`` (ignored unless ``supports_exog``)."""
+
+    def _exog_predict(self, exog: Any, index: pd.Index) -> None:
+        """Validate the future ``exog`` rows at ``index`` for ``_predict`` (ignored here)."""
+
+    def _exog_update(self, exog: Any, index: pd.Index) -> None:
+        """Validate and append the ``exog`` rows of new observations (ignored here)."""
+
     def _set_state(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         """Inverse of :meth:`_get_state`."""
 
     # ------------------------------------------------------------ public API
-    def fit(self, y: pd.Series) -> BaseForecaster:
+    def fit(self, y: pd.Series, exog: pd.DataFrame | pd.Series | None = None) -> BaseForecaster:
         """Estimate the parameters on ``y``.
 
         Parameters
@@ -320,6 +338,10 @@ class BaseForecaster(BaseEstimator):
             Numeric, finite observations indexed by a sorted, unique DatetimeIndex with a set or
             inferable frequency, a PeriodIndex, or an evenly spaced integer index. A 1-D array
             is accepted and given a RangeIndex. ``y`` is never modified.
+        exog : pandas.DataFrame or Series, optional
+            Exogenous inputs with one row per observation of ``y`` (same index), used by
+            forecasters with ``supports_exog`` (see :mod:`~convexforecast.forecasting.exog`)
+            and ignored by the others. Never modified.
 
         Returns
         -------
@@ -337,6 +359,7 @@ class BaseForecaster(BaseEstimator):
         meta = _validate_index(series.index, "y")
         self._check_values(values, "y")
         self._reset_fitted()
+        self._exog_fit(exog, series.index)
         self._fit(values)
         self.index_meta_ = meta
         self.cutoff_ = series.index[-1]
@@ -346,13 +369,18 @@ class BaseForecaster(BaseEstimator):
         self._window = values[-self.window_length:].copy()
         return self
 
-    def predict(self, steps: int = 1) -> pd.Series:
+    def predict(self, steps: int = 1, exog: pd.DataFrame | pd.Series | None = None
+                ) -> pd.Series:
         """Forecast the next ``steps`` observations after ``cutoff_``.
 
         Parameters
         ----------
         steps : int
             Horizon, an integer >= 1.
+        exog : pandas.DataFrame or Series, optional
+            The future values of known-in-advance exogenous columns: its first ``steps`` rows
+            are the ``steps`` labels after ``cutoff_``. Required when the forecaster was fitted
+            with such columns; other columns fitted are ignored here.
 
         Returns
         -------
@@ -361,6 +389,8 @@ class BaseForecaster(BaseEstimator):
         """
         self._check_fitted()
         steps = check_positive_int("steps", steps)
+        index = _future_index(self.index_meta_, self.cutoff_, steps)
+        self._exog_predict(exog, index)
         with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below
             values = np.asarray(self._predict(steps), dtype=np.float64).reshape(-1)
         if values.size != steps:
@@ -372,10 +402,10 @@ class BaseForecaster(BaseEstimator):
                 f"{type(self).__name__} forecast {float(values[step - 1])!r} at step {step}: the "
                 "computation overflowed in float64 (rescale the series, e.g. to other units)."
             )
-        return pd.Series(values, index=_future_index(self.index_meta_, self.cutoff_, steps),
-                         name=self._y_name)
+        return pd.Series(values, index=index, name=self._y_name)
 
-    def update(self, y_new: pd.Series) -> BaseForecaster:
+    def update(self, y_new: pd.Series, exog: pd.DataFrame | pd.Series | None = None
+               ) -> BaseForecaster:
         """Append observations that directly follow ``cutoff_``; parameters are not refitted.
 
         Parameters
@@ -383,6 +413,9 @@ class BaseForecaster(BaseEstimator):
         y_new : pandas.Series
             New observations whose index continues the training index without a gap
             (same frequency). An empty Series leaves the forecaster unchanged.
+        exog : pandas.DataFrame or Series, optional
+            The exogenous columns the forecaster was fitted with, on ``y_new``'s index
+            (required then; they move the exogenous window with the origin).
 
         Returns
         -------
@@ -395,6 +428,7 @@ class BaseForecaster(BaseEstimator):
         values = _validate_values(series, "y_new")
         self._check_continuation(series.index)
         self._check_values(values, "y_new")
+        self._exog_update(exog, series.index)
         self._update(values)
         self._window = np.concatenate([self._window, values])[-self.window_length:]
         self.cutoff_ = series.index[-1]

@@ -22,6 +22,10 @@ __all__ = ["NaiveForecaster", "DriftForecaster", "LinearARForecaster"]
 class NaiveForecaster(BaseForecaster):
     """Random walk: repeat the last observation (or the last season).
 
+    Exogenous inputs are not used (``supports_exog = False``): ``exog`` given to ``fit``,
+    ``predict`` or ``update`` is accepted and ignored, so the baseline runs in the same
+    backtest as models that use it.
+
     Parameters
     ----------
     seasonal_period : int or None
@@ -64,7 +68,8 @@ class DriftForecaster(BaseForecaster):
     """Random walk with drift: ``y_T + h * (y_T - y_1) / (T - 1)``.
 
     The drift is estimated at ``fit`` and kept fixed by ``update`` (which only moves the
-    origin ``y_T``).
+    origin ``y_T``). Exogenous inputs are not used: ``exog`` is accepted and ignored
+    (``supports_exog = False``).
 
     Parameters
     ----------
@@ -110,6 +115,8 @@ class LinearARForecaster(BaseLagForecaster):
 
     ``target_t = c + sum_j phi_j * z_{t-j}`` on the transformed series ``z``, solved with
     :func:`numpy.linalg.lstsq` (minimum-norm solution if the design is rank deficient).
+    With ``exog`` it is an ARX model: the exogenous design columns (``input_names_``) join
+    the lags, on the scale of their ``exog_transform``.
 
     Parameters
     ----------
@@ -121,13 +128,24 @@ class LinearARForecaster(BaseLagForecaster):
         One one-step model iterated, or one model per step.
     steps : int
         Number of step models for ``multistep="direct"`` (ignored for ``"recursive"``).
+    exog_lags : int or dict of str to int
+        Lags ``1..p`` of the origin at which each past-only exogenous column enters (lag 1 is
+        its value at the origin); a dict gives them per column (others get 1). Used only
+        when ``fit`` gets ``exog`` (see :mod:`~convexforecast.forecasting.exog`).
+    known_exog : list of str, optional
+        Exogenous columns known in advance (calendar, scheduled events): used at the target
+        time, so ``predict`` needs their future values in ``exog``.
+    exog_transform : str or dict of str to str
+        Per-column transform of the exogenous inputs, refitted on every training window:
+        ``"none"`` (default), ``"diff"``, ``"log_return"`` or ``"standardize"``.
     strategy, horizon
         Deprecated names of ``multistep`` and ``steps`` (removed in the next release).
 
     Attributes
     ----------
-    coef_ : ndarray of shape (lags,)
-        Lag coefficients of the (first) step model; ``coef_[j]`` is lag ``j + 1``.
+    coef_ : ndarray of shape (n_inputs,)
+        Coefficients of the (first) step model, one per ``input_names_``: ``coef_[j]`` is
+        lag ``j + 1`` for ``j < lags``, then the exogenous inputs.
     intercept_ : float
     """
 
@@ -139,6 +157,9 @@ class LinearARForecaster(BaseLagForecaster):
         transform: str = "log_return",
         multistep: str = "recursive",
         steps: int = 1,
+        exog_lags: int | dict[str, int] = 1,
+        known_exog: list[str] | None = None,
+        exog_transform: str | dict[str, str] = "none",
         strategy: str | None = None,
         horizon: int | None = None,
     ) -> None:
@@ -146,6 +167,9 @@ class LinearARForecaster(BaseLagForecaster):
         self.transform = transform
         self.multistep = multistep
         self.steps = steps
+        self.exog_lags = exog_lags
+        self.known_exog = known_exog
+        self.exog_transform = exog_transform
         self.strategy = strategy
         self.horizon = horizon
 
@@ -161,11 +185,11 @@ class LinearARForecaster(BaseLagForecaster):
         return {}, {"coef": model}
 
     def _model_from_state(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> np.ndarray:
-        return check_finite_state("state coef", arrays["coef"], (self.lags + 1,))
+        return check_finite_state("state coef", arrays["coef"], (self._n_inputs + 1,))
 
     @property
     def coef_(self) -> np.ndarray:
-        """Lag coefficients of the first step model (lag 1 first)."""
+        """Coefficients of the first step model, in ``input_names_`` order (lag 1 first)."""
         return self.models_[0][1:].copy()
 
     @property

@@ -7,10 +7,11 @@ JSON metadata string, read with ``allow_pickle=False``. Every file is written at
 (:func:`convexforecast._artefacts.atomic_write`).
 
 The fingerprint covers everything that changes results: the library version, the data
-(labels and values), the fold plan, every forecaster's class and parameters, and the *code*
-of callables and of forecaster classes defined outside convexforecast (their functions'
-bytecode, constants, defaults and closures; the functions and constants of their own module
-that they read, recursively; code of other packages by name and package version). A
+(labels and values, and those of ``exog`` with its column names), the fold plan, every
+forecaster's class and parameters, and the *code* of callables and of forecaster classes
+defined outside convexforecast (their functions' bytecode, constants, defaults and closures;
+the functions and constants of their own module that they read, recursively; code of other
+packages by name and package version). A
 parameter or closure value that cannot be fingerprinted refuses checkpointing with a
 :class:`CheckpointError`. Mutable module-level state read by code (a global dict, say) is
 recorded by its type only.

@@ -97,6 +97,17 @@ class ConvexARForecaster(NetworkResultsMixin, GlobalModelMixin, BaseLagForecaste
         series transformed and standardised by its own statistics; see
         :mod:`convexforecast.forecasting.global_model`. :func:`backtest` gives a global
         model the whole panel and a local one (the default) one series at a time.
+    exog_lags : int or dict of str to int
+        Lags ``1..p`` of the origin at which each past-only exogenous column enters (lag 1 is
+        its value at the origin); a dict gives them per column (others get 1). Each
+        exogenous input at each lag is one more 1-D dictionary under the same ℓ1 penalty.
+        Used only when ``fit`` gets ``exog`` (see :mod:`~convexforecast.forecasting.exog`).
+    known_exog : list of str, optional
+        Exogenous columns known in advance (calendar, scheduled events): used at the target
+        time, so ``predict`` needs their future values in ``exog``.
+    exog_transform : str or dict of str to str
+        Per-column transform of the exogenous inputs, refitted on every training window:
+        ``"none"`` (default), ``"diff"``, ``"log_return"`` or ``"standardize"``.
     strategy, horizon
         Deprecated names of ``multistep`` and ``steps`` (removed in the next release).
 
@@ -118,6 +129,9 @@ class ConvexARForecaster(NetworkResultsMixin, GlobalModelMixin, BaseLagForecaste
         ``(z - center_) / scale_``.
     in_sample_residuals_ : ndarray
         One-step in-sample residuals on the level scale.
+    input_names_ : list of str
+        The network's inputs in column order: ``lag_1..lag_p``, then the exogenous ones
+        (``<column>_lag_<k>``, ``<column>`` for known-in-advance columns).
 
     Notes
     -----
@@ -144,6 +158,9 @@ class ConvexARForecaster(NetworkResultsMixin, GlobalModelMixin, BaseLagForecaste
         one_standard_error: bool = False,
         warm_start: bool = False,
         global_model: bool = False,
+        exog_lags: int | dict[str, int] = 1,
+        known_exog: list[str] | None = None,
+        exog_transform: str | dict[str, str] = "none",
         strategy: str | None = None,
         horizon: int | None = None,
     ) -> None:
@@ -165,6 +182,9 @@ class ConvexARForecaster(NetworkResultsMixin, GlobalModelMixin, BaseLagForecaste
         self.one_standard_error = one_standard_error
         self.warm_start = warm_start
         self.global_model = global_model
+        self.exog_lags = exog_lags
+        self.known_exog = known_exog
+        self.exog_transform = exog_transform
         self.strategy = strategy
         self.horizon = horizon
 
@@ -236,9 +256,9 @@ class ConvexARForecaster(NetworkResultsMixin, GlobalModelMixin, BaseLagForecaste
         n = len(features)
         inputs = np.asarray(arrays["inputs"])
         if inputs.shape != (n,) or inputs.dtype.kind != "i" or (
-                n and (inputs.min() < 0 or inputs.max() >= self.lags)):
-            raise ValueError(f"`state inputs` must be {n} lag columns in [0, {self.lags}). "
-                             f"Got {short_repr(inputs)}.")
+                n and (inputs.min() < 0 or inputs.max() >= self._n_inputs)):
+            raise ValueError(f"`state inputs` must be {n} input columns in [0, "
+                             f"{self._n_inputs}). Got {short_repr(inputs)}.")
         for feature in features:
             kinks = np.asarray(feature.kinks, dtype=np.float64)
             if not np.isfinite(kinks).all() or np.any(np.diff(kinks) < 0):
@@ -374,7 +394,8 @@ class ConvexARForecaster(NetworkResultsMixin, GlobalModelMixin, BaseLagForecaste
         """The optimal network of step model ``step`` (a :class:`ChainNetwork`).
 
         Its inputs are the standardised lags ``(z_{t-j} - center_) / scale_`` in lag order
-        (column 0 is lag 1) and its output is the standardised transformed target.
+        (column 0 is lag 1), then the standardised exogenous inputs (``input_names_``), and
+        its output is the standardised transformed target.
         """
         model = self._step_model(step)
         if model.regressor is not None:
@@ -385,29 +406,40 @@ class ConvexARForecaster(NetworkResultsMixin, GlobalModelMixin, BaseLagForecaste
                                   model.intercept, model.beta, self.depth)
 
     def selected_features(self) -> pd.DataFrame:
-        """The selected features of every step model, per lag.
+        """The selected features of every step model, per input.
 
         Returns
         -------
         pandas.DataFrame
             One row per selected feature with columns ``step`` (1-based step model),
-            ``lag`` (1..lags), ``kind``, ``direction``, ``kinks`` (tuple of kink locations
-            on the scale of the transformed series, e.g. log returns; for a global model,
-            whose series have scales of their own, on the standardised scale), ``kinks_standardized``
-            (on the scale the network sees), ``reflected`` (per kink, whether it is a
-            reflection of the data about itself), ``is_reflection`` and ``coef``.
+            ``input`` (its name in ``input_names_``), ``lag`` (of the origin: 1..lags for
+            the series, 1..exog_lags for past-only exogenous inputs, 0 for known-in-advance
+            inputs at the target time), ``kind``, ``direction``, ``kinks`` (tuple of kink
+            locations on the scale of the transformed series, e.g. log returns, or of the
+            transformed exogenous input; for a global model, whose series have scales of
+            their own, on the standardised scale), ``kinks_standardized`` (on the scale the
+            network sees), ``reflected`` (per kink, whether it is a reflection of the data
+            about itself), ``is_reflection`` and ``coef``.
         """
         self._check_fitted()
-        center, scale = (0.0, 1.0) if self.__dict__.get("_global_fit") else (self.center_,
-                                                                            self.scale_)
+        names = self.input_names_
+        exog = self._exog
+        lags = list(range(1, self.lags + 1)) + ([] if exog is None else exog.spec.lag_of_inputs())
+        if self.__dict__.get("_global_fit"):
+            centers, scales = np.zeros(len(names)), np.ones(len(names))
+        else:
+            centers, scales = self._input_scales()
         rows = []
         for step, model in enumerate(self.models_, start=1):
             for feature, column, weight in zip(model.features, model.inputs, model.coef,
                                                strict=True):
                 kinks = tuple(float(k) for k in feature.kinks)
+                center, scale = float(centers[column]), float(scales[column])
                 rows.append({
                     "step": step,
-                    "lag": int(column) + 1,
+                    "input": names[column],
+                    "position": int(column),
+                    "lag": lags[column],
                     "kind": feature.kind,
                     "direction": int(feature.direction),
                     "kinks": tuple(k * scale + center for k in kinks),
@@ -416,7 +448,8 @@ class ConvexARForecaster(NetworkResultsMixin, GlobalModelMixin, BaseLagForecaste
                     "is_reflection": bool(feature.is_reflection),
                     "coef": float(weight),
                 })
-        columns = ["step", "lag", "kind", "direction", "kinks", "kinks_standardized",
+        columns = ["step", "input", "lag", "kind", "direction", "kinks", "kinks_standardized",
                    "reflected", "is_reflection", "coef"]
-        frame = pd.DataFrame(rows, columns=columns)
-        return frame.sort_values(["step", "lag"], kind="stable").reset_index(drop=True)
+        frame = pd.DataFrame(rows, columns=[*columns, "position"])
+        frame = frame.sort_values(["step", "position"], kind="stable").reset_index(drop=True)
+        return frame[columns]

@@ -89,7 +89,7 @@ class Explanation:
 
     Frames of forecasters fitted with ``multistep="direct"`` have a ``step`` column first
     (one network per step); ``input`` is the column index of ``X`` for the regressor and the
-    input's name (``"lag 1"``, ...) for forecasters.
+    input's name (``"lag_1"``, ...) for forecasters.
 
     Attributes
     ----------

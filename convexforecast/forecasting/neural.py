@@ -77,6 +77,17 @@ class AdamNetForecaster(NetworkResultsMixin, BaseLagForecaster):
         Chains per lag; ``None`` uses train_adam's default (``min(2 * n_samples, 100)``).
     cv, n_betas, solver, tol
         Passed to ConvexNetRegressor when ``beta="cv"``.
+    exog_lags : int or dict of str to int
+        Lags ``1..p`` of the origin at which each past-only exogenous column enters (lag 1 is
+        its value at the origin); a dict gives them per column (others get 1). Each
+        exogenous input at each lag gets its own chains, as in the convex net. Used only
+        when ``fit`` gets ``exog`` (see :mod:`~convexforecast.forecasting.exog`).
+    known_exog : list of str, optional
+        Exogenous columns known in advance (calendar, scheduled events): used at the target
+        time, so ``predict`` needs their future values in ``exog``.
+    exog_transform : str or dict of str to str
+        Per-column transform of the exogenous inputs, refitted on every training window:
+        ``"none"`` (default), ``"diff"``, ``"log_return"`` or ``"standardize"``.
     strategy, horizon, seed
         Deprecated names of ``multistep``, ``steps`` and ``random_state`` (removed in the next
         release).
@@ -115,6 +126,9 @@ class AdamNetForecaster(NetworkResultsMixin, BaseLagForecaster):
         n_betas: int = 20,
         solver: str = "fast",
         tol: float = 1e-6,
+        exog_lags: int | dict[str, int] = 1,
+        known_exog: list[str] | None = None,
+        exog_transform: str | dict[str, str] = "none",
         strategy: str | None = None,
         horizon: int | None = None,
         seed: int | None = None,
@@ -134,6 +148,9 @@ class AdamNetForecaster(NetworkResultsMixin, BaseLagForecaster):
         self.n_betas = n_betas
         self.solver = solver
         self.tol = tol
+        self.exog_lags = exog_lags
+        self.known_exog = known_exog
+        self.exog_transform = exog_transform
         self.strategy = strategy
         self.horizon = horizon
         self.seed = seed
@@ -229,9 +246,9 @@ class AdamNetForecaster(NetworkResultsMixin, BaseLagForecaster):
         inputs = np.asarray(arrays["inputs"])
         m = inputs.shape[0] if inputs.ndim == 1 else -1
         if m < 0 or inputs.dtype.kind != "i" or (m and (inputs.min() < 0
-                                                        or inputs.max() >= self.lags)):
-            raise ValueError(f"`state inputs` must be lag columns in [0, {self.lags}). Got "
-                             f"{short_repr(inputs)}.")
+                                                        or inputs.max() >= self._n_inputs)):
+            raise ValueError(f"`state inputs` must be input columns in [0, {self._n_inputs}). "
+                             f"Got {short_repr(inputs)}.")
         weights = check_finite_state("state weights", arrays["weights"], (m, depth - 1))
         biases = check_finite_state("state biases", arrays["biases"], (m, depth - 1))
         alphas = check_finite_state("state output_weights", arrays["output_weights"], (m,))

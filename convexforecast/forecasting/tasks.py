@@ -25,6 +25,7 @@ import pandas as pd
 from sklearn.base import clone
 
 from .._index import same_labels
+from .exog import exog_rows_for_model
 from .folds import Fold, PooledBlock
 
 __all__ = ["MAX_WARNINGS_PER_MODEL", "fit_and_predict", "reemit_warnings", "run_global_task",
@@ -62,21 +63,26 @@ def run_task(
     gap: int,
     keys: list[tuple[int, int, int]],
     explain_block: int | None = None,
+    exog: list[pd.DataFrame] | None = None,
 ) -> list[dict[str, Any]]:
     """Run consecutive refit blocks of one series on one fresh copy: per block, fit then
     update/predict.
 
     ``visible[b]`` ends at block b's last origin: nothing after it is available to block b.
-    ``keys[b]`` is ``(model, series, block)``. Warnings are recorded per block and returned, so
+    ``keys[b]`` is ``(model, series, block)``. ``exog[b]`` (optional) holds the exogenous rows
+    up to block b's last target; a forecast receives only the model's known-in-advance columns
+    after its origin (:func:`~convexforecast.forecasting.exog.exog_rows_for_model`).
+    Warnings are recorded per block and returned, so
     that :func:`reemit_warnings` can re-emit them in the caller's process whatever the backend.
     Block ``explain_block`` (the series' last refit) also returns what the model learned.
     """
     model = clone(forecaster, safe=False)
     results = []
-    for y_visible, block_folds, labels, key in zip(visible, folds, target_labels, keys,
-                                                   strict=True):
+    exog = [None] * len(visible) if exog is None else exog
+    for y_visible, block_folds, labels, key, x in zip(visible, folds, target_labels, keys, exog,
+                                                      strict=True):
         result = _recorded(_explained, fit_and_predict, model, key[2] == explain_block,
-                           y_visible, block_folds, labels, gap)
+                           y_visible, block_folds, labels, gap, x)
         result["series"] = np.full(result["fold"].size, key[1], dtype=np.int64)
         results.append({"key": key, **result})
     return results
@@ -137,11 +143,13 @@ def fit_and_predict_pooled(model: Any, block: PooledBlock, gap: int) -> dict[str
 
 
 def fit_and_predict(model: Any, y_visible: pd.Series, folds: list[Fold],
-                    target_labels: list[pd.Index], gap: int) -> dict[str, Any]:
+                    target_labels: list[pd.Index], gap: int,
+                    exog: pd.DataFrame | None = None) -> dict[str, Any]:
     """One refit block: fit at its first fold, then update and forecast at every fold."""
     first = folds[0]
     start = time.perf_counter()
-    model.fit(y_visible.iloc[first.train_start: first.train_end + 1])
+    model.fit(y_visible.iloc[first.train_start: first.train_end + 1],
+              **exog_rows_for_model(model, exog, first.train_start, first.train_end + 1))
     fit_seconds = time.perf_counter() - start
     residuals = getattr(model, "in_sample_residuals_", None)
     fold_ids, origins, targets, forecasts = [], [], [], []
@@ -150,10 +158,12 @@ def fit_and_predict(model: Any, y_visible: pd.Series, folds: list[Fold],
     for fold, labels in zip(folds, target_labels, strict=True):
         start = time.perf_counter()
         if fold.origin > previous:
-            model.update(y_visible.iloc[previous + 1: fold.origin + 1])
+            model.update(y_visible.iloc[previous + 1: fold.origin + 1],
+                         **exog_rows_for_model(model, exog, previous + 1, fold.origin + 1))
             previous = fold.origin
         n_test = fold.test_end - fold.test_start + 1
-        prediction = model.predict(gap + n_test)
+        prediction = model.predict(gap + n_test, **exog_rows_for_model(
+            model, exog, fold.origin + 1, fold.test_end + 1, future=True))
         predict_seconds += time.perf_counter() - start
         if not same_labels(prediction.index[gap:], labels):
             raise RuntimeError(

@@ -13,6 +13,7 @@ import numpy as np
 
 from .._validation import check_finite_number, check_option, check_positive_int, renamed
 from .base import BaseForecaster
+from .exog import ExogMixin, ExogSpec, check_exog_params
 from .transforms import get_transform
 
 __all__ = ["BaseLagForecaster", "NetworkResultsMixin", "lag_matrix", "last_lags", "recursive_forecast"]
@@ -64,7 +65,8 @@ def last_lags(z: np.ndarray, lags: int) -> np.ndarray:
     return z[::-1][:lags].reshape(1, lags).copy()
 
 
-def recursive_forecast(predict_one, z: np.ndarray, lags: int, steps: int) -> np.ndarray:
+def recursive_forecast(predict_one, z: np.ndarray, lags: int, steps: int,
+                       exog_rows: np.ndarray | None = None) -> np.ndarray:
     """Iterate a one-step model ``steps`` times, feeding each forecast back as lag 1.
 
     Parameters
@@ -74,6 +76,8 @@ def recursive_forecast(predict_one, z: np.ndarray, lags: int, steps: int) -> np.
     z : ndarray
         The observed (transformed) series; only its last ``lags`` values are used.
     lags, steps : int
+    exog_rows : ndarray of shape (steps, k), optional
+        Exogenous design columns appended to the lags of step ``h`` (row ``h``).
 
     Returns
     -------
@@ -83,15 +87,18 @@ def recursive_forecast(predict_one, z: np.ndarray, lags: int, steps: int) -> np.
     out = np.empty(steps)
     for h in range(steps):
         row = np.asarray(history[::-1][:lags], dtype=np.float64).reshape(1, lags)
+        if exog_rows is not None:
+            row = np.hstack([row, exog_rows[h: h + 1]])
         out[h] = float(np.asarray(predict_one(row)).reshape(-1)[0])
         history.append(out[h])
     return out
 
 
-class BaseLagForecaster(BaseForecaster):
+class BaseLagForecaster(ExogMixin, BaseForecaster):
     """Shared machinery of autoregressive forecasters on a lag window of a transformed series.
 
-    Subclasses declare ``lags``, ``transform``, ``multistep`` and ``steps`` (plus their own
+    Subclasses declare ``lags``, ``transform``, ``multistep``, ``steps``, ``exog_lags``,
+    ``known_exog`` and ``exog_transform`` (plus their own
     hyper-parameters, and ``strategy`` and ``horizon``, the deprecated names of ``multistep`` and
     ``steps``, defaulting to None) in ``__init__`` and implement
 
@@ -106,6 +113,12 @@ class BaseLagForecaster(BaseForecaster):
     mean and standard deviation of the transformed series ``z`` (so a penalty ``beta`` means the
     same for any price level or volatility); forecasts are un-standardised and then mapped
     back to levels by the transform's inverse.
+
+    With ``exog`` (:mod:`~convexforecast.forecasting.exog`) the design gains the exogenous
+    columns after the lags (``input_names_``), read at the origin of each row: lags
+    ``1..exog_lags`` of past-only columns (lag 1 is the value at the origin) and the value at
+    the target time of known-in-advance columns; rows whose exogenous lags reach before the
+    training window are dropped.
     """
 
     lags: int
@@ -130,6 +143,7 @@ class BaseLagForecaster(BaseForecaster):
         check_option("multistep", renamed(self, "multistep", "strategy", "recursive"),
                      ["recursive", "direct"])
         check_positive_int("steps", renamed(self, "steps", "horizon", 1))
+        check_exog_params(self.exog_lags, self.known_exog, self.exog_transform)
 
     @property
     def _direct(self) -> bool:
@@ -159,6 +173,45 @@ class BaseLagForecaster(BaseForecaster):
     def _check_values(self, values: np.ndarray, name: str) -> None:
         get_transform(self.transform).check(values, name)
 
+    # -------------------------------------------------------------- exog
+    @property
+    def _exog_scaling(self) -> str:
+        return "standardize" if self._standardize else "none"
+
+    @property
+    def _exog_direct(self) -> bool:
+        return self._direct
+
+    @property
+    def _first_origin(self) -> int:
+        """Position of the first lag window's origin in the training levels."""
+        return self.lags - 1 + get_transform(self.transform).n_lost
+
+    def _exog_extra_rows(self, spec: ExogSpec) -> int:
+        return max(0, spec.first_origin - self._first_origin)
+
+    def _own_input_names(self) -> list[str]:
+        return [f"lag_{k}" for k in range(1, self.lags + 1)]
+
+    @property
+    def _n_inputs(self) -> int:
+        """Design columns: the lags and the exogenous columns."""
+        return self.lags + (0 if self._exog is None else self._exog.spec.width)
+
+    def _with_exog(self, X: np.ndarray, target: np.ndarray, values: np.ndarray | None,
+                   step: int) -> tuple[np.ndarray, np.ndarray]:
+        """Append the exogenous columns of every row, dropping rows they cannot fill."""
+        if values is None:
+            return X, target
+        skip = self._exog_extra_rows(self._exog.spec)
+        origins = self._first_origin + skip + np.arange(X.shape[0] - skip)
+        columns = self._exog.design(values, origins, step)
+        if self._needs_variation and np.any(np.ptp(columns, axis=0) == 0):
+            j = int(np.flatnonzero(np.ptp(columns, axis=0) == 0)[0])
+            raise ValueError(f"`exog` must vary: input {self._exog.spec.names()[j]!r} takes the "
+                             f"single value {float(columns[0, j])!r} over the training window.")
+        return np.hstack([X[skip:], columns]), target[skip:]
+
     # ------------------------------------------------------------ hooks
     def _fit_model(self, X: np.ndarray, target: np.ndarray, step: int) -> Any:
         raise NotImplementedError
@@ -183,6 +236,9 @@ class BaseLagForecaster(BaseForecaster):
                 scale = 1.0
         self.center_, self.scale_ = center, scale
         zs = (z - center) / scale
+        exog = None
+        if self._exog is not None:
+            exog, self._exog.train = self._exog.train, None
         models = []
         for step in range(1, self._n_models + 1):
             X, target = lag_matrix(zs, self.lags, step)
@@ -192,11 +248,14 @@ class BaseLagForecaster(BaseForecaster):
                     f"some lag takes a single value over the training window. Got the constant "
                     f"{float(z[-1])!r} on the transformed scale."
                 )
+            X, target = self._with_exog(X, target, exog, step)
             models.append(self._fit_model(X, target, step))
         self.models_ = models
-        X1, _ = lag_matrix(zs, self.lags, 1)
+        X1, _ = self._with_exog(*lag_matrix(zs, self.lags, 1), exog, 1)
         z_hat = self._predict_model(models[0], X1) * scale + center
         start = self.lags + transform.n_lost
+        if exog is not None:
+            start += self._exog_extra_rows(self._exog.spec)
         fitted_levels = transform.one_step_levels(z_hat, values[start - 1 : -1] if start else
                                                   np.full(z_hat.size, np.nan))
         self.in_sample_residuals_ = values[start:] - fitted_levels
@@ -204,32 +263,36 @@ class BaseLagForecaster(BaseForecaster):
     def _predict(self, steps: int) -> np.ndarray:
         transform = get_transform(self.transform)
         zs = (transform.transform(self._window, "y") - self.center_) / self.scale_
+        if self._direct and steps > self._n_models:
+            raise ValueError(
+                f"`steps` must be <= {self._n_models}, the steps this direct model "
+                f"(multistep='direct') was fitted for. Got {steps}."
+            )
+        exog_rows = None if self._exog is None else self._exog.forecast_rows(steps, self._direct)
         if not self._direct:
             model = self.models_[0]
             zs_path = recursive_forecast(lambda row: self._predict_model(model, row), zs,
-                                         self.lags, steps)
+                                         self.lags, steps, exog_rows)
         else:
-            if steps > self._n_models:
-                raise ValueError(
-                    f"`steps` must be <= {self._n_models}, the steps this direct model "
-                    f"(multistep='direct') was fitted for. Got {steps}."
-                )
             row = last_lags(zs, self.lags)
-            zs_path = np.array([float(self._predict_model(self.models_[h], row)[0])
+            rows = [row if exog_rows is None else np.hstack([row, exog_rows[h: h + 1]])
+                    for h in range(steps)]
+            zs_path = np.array([float(self._predict_model(self.models_[h], rows[h])[0])
                                 for h in range(steps)])
         return transform.inverse(zs_path * self.scale_ + self.center_, self._window)
 
     # ------------------------------------------------------------- inputs
-    @property
-    def input_names_(self) -> list[str]:
-        """Name of every column of the design the step models see, in order (``"lag 1"`` is
-        column 0). The one place input names come from (explanations, reports)."""
-        self._check_fitted()
-        return [f"lag {j}" for j in range(1, self.lags + 1)]
-
     def _input_scales(self) -> tuple[np.ndarray, np.ndarray]:
-        """Per design column, ``(center, scale)`` with ``column = (input - center) / scale``."""
-        return np.full(self.lags, self.center_), np.full(self.lags, self.scale_)
+        """Per design column (``input_names_``), ``(center, scale)`` with ``column = (input -
+        center) / scale``: the lags share the series' statistics, each exogenous input at
+        each of its lags has its own."""
+        centers, scales = [self.center_] * self.lags, [self.scale_] * self.lags
+        exog = self._exog
+        if exog is not None:
+            for j, lag in enumerate(exog.spec.lags):
+                centers += [float(exog.center[j])] * max(lag, 1)
+                scales += [float(exog.scale[j])] * max(lag, 1)
+        return np.asarray(centers, dtype=np.float64), np.asarray(scales, dtype=np.float64)
 
     # -------------------------------------------------------- persistence
     def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
