@@ -97,11 +97,9 @@ def run_universe_backtest(args: argparse.Namespace, models: dict[str, Any]) -> i
     print_table("metrics, all series pooled (MASE and sMAPE are scale-free):",
                  result.metrics[shown])
     print_table("MASE per series:", result.metrics_by_series["mase"].unstack("model"))
-    tables: dict[str, pd.DataFrame] = {"metrics_by_series": result.metrics_by_series}
-    if "naive" in models and len(models) > 1:
+    if "naive" in models and len(models) > 1:  # the report writes both tables
         pooled = result.dm_tests("naive")
         per_series = result.dm_tests("naive", by_series=True, correction="holm")
-        tables.update(dm_tests_vs_naive=pooled, dm_tests_by_series=per_series)
         print_table("Diebold-Mariano (HLN) vs naive, pooled over series (MASE-scaled squared "
                      "loss; negative = better than naive):",
                      pooled[["statistic", "pvalue", "n_series"]])
@@ -125,7 +123,7 @@ def run_universe_backtest(args: argparse.Namespace, models: dict[str, Any]) -> i
     notes = [f"data: {prices.attrs['label']}", f"series: {', '.join(series)}",
              f"settings: {describe_args(args, args.initial or 0)} "
              f"portfolio={args.portfolio} top_k={args.top_k}"]
-    files = write_backtest_report(result, args.out, strategies=portfolios, tables=tables,
+    files = write_backtest_report(result, args.out, strategies=portfolios,
                                   title=f"convexforecast universe backtest: "
                                         f"{prices.attrs['label']}", notes=notes)
     print(f"\nreport: {files.html}")

@@ -252,15 +252,17 @@ def plot_strategy_pnl(strategies: Mapping[str, Any], path: Path) -> Path:
     """Cumulative return (equity - 1) of each strategy and of buy-and-hold."""
     fig = _new_figure()
     ax = fig.subplots()
-    benchmark = None
+    benchmark, label = None, "buy and hold"
     for name, strategy in strategies.items():
-        equity, bench, _ = _equity_of(name, strategy)
+        equity, bench, metrics = _equity_of(name, strategy)
         ax.plot(equity.index, equity.to_numpy() - 1.0, lw=1.1, label=str(name))
         if benchmark is None and bench is not None:
             benchmark = bench
+            if isinstance(metrics, pd.DataFrame) and len(metrics) > 1:  # e.g. equal_weight
+                label = str(metrics.index[1]).replace("_", "-") + " buy and hold"
     if benchmark is not None:
         ax.plot(benchmark.index, benchmark.to_numpy() - 1.0, color="black", lw=1.4, ls="--",
-                label="buy and hold")
+                label=label.replace("buy-and-hold buy and hold", "buy and hold"))
     ax.axhline(0.0, color="grey", lw=0.8)
     ax.set_title("Cumulative strategy return (net of costs)")
     ax.set_ylabel("cumulative return")
@@ -356,9 +358,10 @@ _COLUMNS: dict[str, tuple[str, Callable[[Any], str]]] = {
 }
 
 
-def _table_html(frame: pd.DataFrame, index: bool = True, css: str = "") -> str:
+def _table_html(frame: pd.DataFrame, index: bool = True, css: str = "",
+                bold: set[tuple[int, Any]] | None = None) -> str:
     """A table with readable headers and sensible significant figures (the CSVs keep every
-    digit)."""
+    digit); ``bold`` lists (row position, column) cells to emphasise."""
     shown = frame.reset_index() if index and not isinstance(frame.index, pd.RangeIndex) \
         else frame.copy()
     headers, cells = [], []
@@ -368,10 +371,13 @@ def _table_html(frame: pd.DataFrame, index: bool = True, css: str = "") -> str:
         headers.append(header)
         cells.append([formatter(v) if not isinstance(v, pd.Timestamp) else _format_date(v)
                       for v in shown[column].tolist()])
+    bold = bold or set()
     rows = []
-    for values in zip(*cells, strict=True):
-        rows.append("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in values)
-                    + "</tr>")
+    for i, values in enumerate(zip(*cells, strict=True)):
+        rows.append("<tr>" + "".join(
+            f"<td><b>{html.escape(str(v))}</b></td>" if (i, column) in bold
+            else f"<td>{html.escape(str(v))}</td>"
+            for column, v in zip(shown.columns, values, strict=True)) + "</tr>")
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
     return (f'<div class="table-wrap"><table class="{css}"><thead><tr>{head}</tr></thead>'
             f"<tbody>{''.join(rows)}</tbody></table></div>")
@@ -624,6 +630,38 @@ def _pooled_accuracy(ctx: ReportContext, comparison: pd.DataFrame) -> str:
     return _paragraphs([intro]) + _table_html(table, index=False)
 
 
+def series_section(ctx: ReportContext) -> Section | None:
+    """Many series: MASE per series and model (the best marked) and how many series each model
+    beats the random walk on, per-series DM tests with Holm's correction."""
+    by_series = ctx.tables.get("metrics_by_series")
+    if not ctx.many_series or by_series is None or "mase" not in by_series.columns:
+        return None
+    mase = by_series["mase"].unstack("model")
+    mase = mase[[m for m in pd.unique(ctx.predictions["model"]) if m in mase.columns]]
+    best = {(i, model) for i, model in enumerate(mase.idxmin(axis=1)) if isinstance(model, str)}
+    parts = [_paragraphs([f"MASE (mean absolute error over the in-sample MAE of the naive "
+                          f"forecast; below 1 beats it in sample) of every model on each of "
+                          f"the {len(mase)} series; the best per series in bold."])]
+    parts.append(_table_html(mase, bold=best))
+    tests = ctx.tables.get("dm_tests_by_series")
+    if tests is not None and "pvalue_adjusted" in tests.columns and ctx.reference is not None:
+        rows = {}
+        for model, group in tests.groupby(level="model", sort=False):
+            adjusted, sign = group["pvalue_adjusted"], group["statistic"]
+            rows[model] = {"series": len(group),
+                           "better (raw p < 5%)": int(((group["pvalue"] < SIGNIFICANCE)
+                                                       & (sign < 0)).sum()),
+                           "better (Holm)": int(((adjusted < SIGNIFICANCE) & (sign < 0)).sum()),
+                           "worse (Holm)": int(((adjusted < SIGNIFICANCE) & (sign > 0)).sum())}
+        parts.append(_paragraphs([f"Diebold–Mariano tests against {ctx.reference} series by "
+                                  "series (every test: dm_tests_by_series.csv); with many "
+                                  "series some raw p-values fall below 5% by chance alone, so "
+                                  "the counts after Holm's correction (family-wise 5% over the "
+                                  "series) are the ones to read."]))
+        parts.append(_table_html(pd.DataFrame(rows).T.rename_axis("model")))
+    return Section("Per series", "".join(parts))
+
+
 def forecasts_section(ctx: ReportContext) -> Section:
     """The actual series and every model's forecasts."""
     frame, label = ctx.predictions, ""
@@ -750,8 +788,9 @@ def strategy_section(ctx: ReportContext) -> Section | None:
 
 def tables_section(ctx: ReportContext) -> Section | None:
     """The extra tables (timings, DM tests by horizon, ...), each under its own heading."""
-    shown = {k: v for k, v in ctx.tables.items()
-             if k not in ("strategy_metrics", "metrics_by_horizon")}  # in their own sections
+    shown = {k: v for k, v in ctx.tables.items()  # the others are in their own sections
+             if k not in ("strategy_metrics", "metrics_by_horizon", "metrics_by_series",
+                          "dm_tests_by_series")}
     if not shown:
         return None
     return Section("Other tables", "".join(f"<h3>{html.escape(_heading(name))}</h3>"
@@ -761,8 +800,8 @@ def tables_section(ctx: ReportContext) -> Section | None:
 
 #: The default sections, in page order.
 SECTIONS: tuple[Callable[[ReportContext], Section | None], ...] = (
-    headline_section, accuracy_section, forecasts_section, network_section, metrics_section,
-    strategy_section, tables_section)
+    headline_section, accuracy_section, series_section, forecasts_section, network_section,
+    metrics_section, strategy_section, tables_section)
 
 
 # ------------------------------------------------------------------------------- HTML
@@ -947,18 +986,19 @@ def write_explanation(explanation: Any, out_dir: str | os.PathLike[str], *, pref
 
 
 def _strategy_metrics(strategies: Mapping[str, Any]) -> pd.DataFrame | None:
+    """One row per strategy, then its benchmark's row (``buy_and_hold`` for one asset,
+    ``equal_weight`` for a portfolio), taken from the first strategy that has one."""
     rows: dict[str, pd.Series] = {}
+    benchmarks: dict[str, pd.Series] = {}
     for name, strategy in strategies.items():
         _, _, metrics = _equity_of(name, strategy)
         if isinstance(metrics, pd.DataFrame) and len(metrics):
             rows[str(name)] = metrics.iloc[0]
-            if "buy_and_hold" in metrics.index and "buy_and_hold" not in rows:
-                rows["buy_and_hold"] = metrics.loc["buy_and_hold"]
+            for bench in metrics.index[1:]:
+                benchmarks.setdefault(str(bench), metrics.loc[bench])
     if not rows:
         return None
-    order = [k for k in rows if k != "buy_and_hold"] + (["buy_and_hold"]
-                                                        if "buy_and_hold" in rows else [])
-    table = pd.DataFrame({k: rows[k] for k in order}).T
+    table = pd.DataFrame({**rows, **{k: v for k, v in benchmarks.items() if k not in rows}}).T
     table.index.name = "strategy"
     return table
 
@@ -978,7 +1018,8 @@ def write_backtest_report(
 
     ``result`` needs ``predictions`` and ``metrics`` DataFrame attributes; when present,
     ``metrics_by_horizon`` (only written with more than one horizon) and ``timings`` are
-    added as extra tables, ``explanations`` make the section "What the network learned",
+    added as extra tables (with many series also ``metrics_by_series`` and the per-series DM
+    tests, Holm-corrected, for the section "Per series"), ``explanations`` make the section "What the network learned",
     ``dm_tests(reference)`` (when ``reference`` is one of the models) makes the headline and
     the accuracy section, and ``config`` (a dict) is written to ``config.json``.
     """
@@ -995,12 +1036,17 @@ def write_backtest_report(
     timings = getattr(result, "timings", None)
     if isinstance(timings, pd.DataFrame):
         extra["timings"] = timings
-    extra.update(tables or {})
     models = list(pd.unique(predictions["model"]))
-    dm = None
-    if reference is not None and reference in models and len(models) > 1 \
-            and callable(getattr(result, "dm_tests", None)):
-        dm = result.dm_tests(reference)
+    compare = reference is not None and reference in models and len(models) > 1 \
+        and callable(getattr(result, "dm_tests", None))
+    if "series" in predictions.columns:  # many series: the "Per series" section's tables
+        by_series = getattr(result, "metrics_by_series", None)
+        if isinstance(by_series, pd.DataFrame):
+            extra["metrics_by_series"] = by_series
+        if compare:
+            extra["dm_tests_by_series"] = result.dm_tests(reference, by_series=True)
+    extra.update(tables or {})
+    dm = result.dm_tests(reference) if compare else None
     config = getattr(result, "config", None)
     exog_note = _exog_note(config)
     if exog_note:

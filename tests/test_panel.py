@@ -334,3 +334,26 @@ def test_panel_backtest_on_a_dask_local_cluster(frame, result):
             parallel_config(backend="dask"):
         on_dask = backtest(_models(), frame, n_jobs=-1, **SETTINGS)
     pd.testing.assert_frame_equal(on_dask.predictions, result.predictions)
+
+
+def test_report_of_many_series_has_a_per_series_section_and_the_portfolio(result, frame,
+                                                                          tmp_path):
+    from convexforecast import run_portfolio
+    from convexforecast.report import write_backtest_report
+
+    book = run_portfolio(result, frame.loc[result.predictions["origin"].min():],
+                         model="global", rule="long_short", top_k=1)
+    files = write_backtest_report(result, tmp_path, strategies={"global": book})
+    text = files.html.read_text(encoding="utf-8")
+    assert "<h2>Per series</h2>" in text
+    mase = result.metrics_by_series["mase"].unstack("model")
+    for name, model in mase.idxmin(axis=1).items():  # the best model per series in bold
+        row = text.split(f"<td>{name}</td>", 1)[1].split("</tr>", 1)[0]
+        assert row.count("<b>") == 1
+        cells = row.split("<td>")[1:]  # in the order of the models
+        assert "<b>" in cells[result.models.index(model)]
+    saved = pd.read_csv(files.tables["dm_tests_by_series"], index_col=[0, 1, 2])
+    assert len(saved) == 3 * 3 and "pvalue_adjusted" in saved.columns
+    assert "<h3>Dm tests by series</h3>" not in text  # summarised, not listed row by row
+    strategy = pd.read_csv(files.tables["strategy_metrics"], index_col="strategy")
+    assert list(strategy.index) == ["global", "equal_weight"]
