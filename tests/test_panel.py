@@ -353,7 +353,7 @@ def test_report_of_many_series_has_a_per_series_section_and_the_portfolio(result
         cells = row.split("<td>")[1:]  # in the order of the models
         assert "<b>" in cells[result.models.index(model)]
     saved = pd.read_csv(files.tables["dm_tests_by_series"], index_col=[0, 1, 2])
-    assert len(saved) == 3 * 3 and "pvalue_adjusted" in saved.columns
+    assert len(saved) == 3 * 3 * 2 and "pvalue_adjusted" in saved.columns  # models, series, steps
     assert "<h3>Dm tests by series</h3>" not in text  # summarised, not listed row by row
     strategy = pd.read_csv(files.tables["strategy_metrics"], index_col="strategy")
     assert list(strategy.index) == ["global", "equal_weight"]
