@@ -108,6 +108,10 @@ _beta = _option_type(lambda t: "cv" if t.strip().lower() == "cv" else float(t),
                      lambda name, v: check_beta(v, name), "'cv' or a finite number > 0")
 
 
+def _refits_per_task(text: str) -> int | str:
+    return "auto" if text.strip().lower() == "auto" else _positive_int(text)
+
+
 def _jobs(text: str) -> int:
     try:
         value = int(text)
@@ -262,9 +266,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help=f"refit every K origins, update in between (default {DEFAULTS['refit']})")
     run.add_argument("--jobs", type=_jobs, default=DEFAULTS["jobs"],
                      help=f"parallel workers, -1 = all cores (default {DEFAULTS['jobs']})")
-    run.add_argument("--refits-per-task", type=_positive_int, default=1, metavar="K",
-                     help="run K consecutive refits per task; with K > 1 the convex net starts "
-                          "each refit from the previous one (warm start; default 1)")
+    run.add_argument("--refits-per-task", type=_refits_per_task, default="auto", metavar="K",
+                     help="consecutive refits per task: 'auto' (default: all refits of a "
+                          "series in one task for the warm-started convex net, one per task "
+                          "for the other models) or K")
     run.add_argument("--level", type=_level, default=DEFAULTS["level"],
                      help=f"conformal interval level (default {DEFAULTS['level']})")
     run.add_argument("--rule", choices=("long_flat", "long_short", "sized"), default="long_flat",
@@ -526,10 +531,6 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     from .report import write_backtest_report
 
     models = build_forecasters(args.models, _settings(args))
-    if args.refits_per_task > 1:
-        for model in models.values():
-            if "warm_start" in model.get_params():
-                model.set_params(warm_start=True)
     if args.tickers or args.csv_dir:
         from .cli_universe import run_universe_backtest
 

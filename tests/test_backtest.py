@@ -183,7 +183,7 @@ def _parallel_setup():
     y = _prices(100, seed=5)
     models = {"naive": NaiveForecaster(), "ar": LinearARForecaster(lags=3),
               "drift": DriftForecaster(transform="log"),
-              "convex": ConvexARForecaster(lags=2, depth=2, beta=0.1)}
+              "convex": ConvexARForecaster(lags=2, depth=2, beta=0.1, warm_start=False)}
     kwargs = dict(initial_train_size=60, steps=2, fold_stride=1, refit=10,
                   intervals={"method": "bootstrap", "level": 0.8, "n_boot": 100},
                   show_progress=False)
@@ -207,6 +207,27 @@ def test_refits_per_task_leaves_cold_forecasters_unchanged():
     _assert_same(backtest(models, y, **kwargs), backtest(models, y, refits_per_task=3, **kwargs))
 
 
+def test_auto_chains_warm_started_refits_per_series_and_leaves_the_others_one_per_task():
+    models, y, kwargs = _parallel_setup()
+    warm = {**models, "convex": ConvexARForecaster(lags=2, depth=2, beta=0.1)}  # default warm
+    assert warm["convex"].warm_start is True
+    auto = backtest(warm, y, n_jobs=2, **kwargs)  # refits_per_task="auto"
+    n_blocks = int(auto.timings.loc["convex", "n_fits"])
+    chained = backtest({"convex": warm["convex"]}, y, refits_per_task=n_blocks, **kwargs)
+    pd.testing.assert_frame_equal(
+        auto.predictions[auto.predictions["model"] == "convex"].reset_index(drop=True),
+        chained.predictions, check_exact=True)
+    cold = backtest(models, y, refits_per_task=1, **kwargs)
+    for name in ("naive", "ar", "drift"):  # one refit per task, as refits_per_task=1
+        pd.testing.assert_frame_equal(
+            auto.predictions[auto.predictions["model"] == name].reset_index(drop=True),
+            cold.predictions[cold.predictions["model"] == name].reset_index(drop=True),
+            check_exact=True)
+    np.testing.assert_allclose(  # warm and cold fits: the same certified optima
+        auto.predictions["forecast"], cold.predictions["forecast"], rtol=1e-6)
+    assert auto.config["refits_per_task"] == "auto"
+
+
 def _warm_setup():
     # log returns of a threshold AR process: cross-validation picks non-empty networks
     rng = np.random.default_rng(7)
@@ -215,7 +236,8 @@ def _warm_setup():
         r[t] = 0.7 * max(r[t - 1], 0.0) - 0.4 * r[t - 2] + rng.normal(0, 0.01)
     y = pd.Series(100 * np.exp(np.cumsum(r)), index=pd.date_range("2021-01-04", periods=150))
     kwargs = dict(initial_train_size=100, steps=1, refit=5, show_progress=False)
-    return ConvexARForecaster(lags=3, depth=3, beta="cv", cv=3, n_betas=8), y, kwargs
+    return ConvexARForecaster(lags=3, depth=3, beta="cv", cv=3, n_betas=8,
+                              warm_start=False), y, kwargs
 
 
 @pytest.mark.parametrize("fixed_train_size", [False, True])

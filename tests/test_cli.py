@@ -299,22 +299,23 @@ def test_backtest_with_convex_small(capsys, offline):
     assert len(convex) == 12 and np.isfinite(convex["forecast"]).all()
 
 
-def test_backtest_refits_per_task_warm_starts_the_convex_net(capsys, offline):
+def test_backtest_chains_warm_started_refits_by_default(capsys, offline):
     common = ("backtest", "--models", "convex", "--lags", "2", "--depth", "3", "--beta", "cv",
               "--last", "12", "--initial", "80", "--refit", "3", "--jobs", "1", "--no-progress")
-    code, _, err = run(capsys, *common, "--out", "cold")
+    code, _, err = run(capsys, *common, "--out", "auto")
     assert code == 0, err
-    code, _, err = run(capsys, *common, "--refits-per-task", "2", "--out", "warm")
+    code, _, err = run(capsys, *common, "--refits-per-task", "1", "--out", "cold")
     assert code == 0, err
     configs = {name: json.loads((offline / name / "config.json").read_text())
-               for name in ("cold", "warm")}
-    assert configs["cold"]["models"][0]["params"]["warm_start"] is False
-    assert configs["warm"]["models"][0]["params"]["warm_start"] is True
-    assert configs["warm"]["refits_per_task"] == 2 and "refits_per_task" not in configs["cold"]
+               for name in ("auto", "cold")}
+    assert configs["auto"]["models"][0]["params"]["warm_start"] is True
+    assert configs["auto"]["refits_per_task"] == "auto" and "refits_per_task" not in configs["cold"]
     cold = pd.read_csv(offline / "cold" / "predictions.csv")
-    warm = pd.read_csv(offline / "warm" / "predictions.csv")
-    assert len(warm) == 12
-    np.testing.assert_allclose(warm["forecast"], cold["forecast"], rtol=1e-6)
+    auto = pd.read_csv(offline / "auto" / "predictions.csv")
+    assert len(auto) == 12
+    np.testing.assert_allclose(auto["forecast"], cold["forecast"], rtol=1e-6)
+    code, _, err = run(capsys, *common, "--refits-per-task", "two")
+    assert code == 2 and "--refits-per-task" in err
 
 
 def test_explain_prints_selected_features(capsys):

@@ -3,9 +3,12 @@
 The fold plan is a :class:`~convexforecast.forecasting.folds.TimeSeriesFold` (origins, training
 windows, refit blocks; see :mod:`convexforecast.forecasting.folds`). The work is split into
 *tasks* (:mod:`convexforecast.forecasting.tasks`): a task runs ``refits_per_task`` consecutive
-refit blocks (default 1) of one model on one fresh clone of the forecaster, each block seeing
-only the observations up to its own last origin. Tasks run through :mod:`joblib`
-(``joblib.parallel_config(backend="dask")`` distributes them on a Dask cluster) and results
+refit blocks of one model on one fresh clone of the forecaster, each block seeing only the
+observations up to its own last origin. By default (``"auto"``) a forecaster with
+``warm_start=True`` (the default of ``ConvexARForecaster``) runs all the refits of a series in
+one task, each starting from the previous one, and any other forecaster one refit per task.
+Tasks run through :mod:`joblib` (``joblib.parallel_config(backend="dask")`` distributes them
+on a Dask cluster) and results
 are assembled in plan order; the grouping into tasks is fixed by ``refits_per_task``, so
 results do not depend on ``n_jobs`` or the backend. The outcome is a
 :class:`~convexforecast.forecasting.results.BacktestResult`.
@@ -105,7 +108,7 @@ def backtest(
     cv: TimeSeriesFold | None = None,
     *,
     n_jobs: int | None = 1,
-    refits_per_task: int = 1,
+    refits_per_task: int | str = "auto",
     intervals: Mapping[str, Any] | None = None,
     show_progress: bool = True,
     checkpoint_dir: str | os.PathLike | None = None,
@@ -141,13 +144,16 @@ def backtest(
         Parallel tasks for :class:`joblib.Parallel` (-1: all cores; None: the value of an
         enclosing ``joblib.parallel_config``). Under ``parallel_config(backend="dask")`` the
         cluster decides. Results do not depend on it.
-    refits_per_task : int
+    refits_per_task : int or "auto"
         Consecutive refit blocks run by one task on one copy of a forecaster (see the module
         docstring). With ``warm_start=True`` forecasters, e.g. ``ConvexARForecaster``, each
         refit then starts from the previous one; larger values mean fewer cold fits but
-        fewer tasks to spread over workers. Forecasts depend on it only through such warm
-        starts (within the solver tolerance), never on ``n_jobs``. Checkpoints are written
-        per finished task, so an interrupted task is rerun whole.
+        fewer tasks to spread over workers. ``"auto"``: every refit of a (model, series) in
+        one task for forecasters with ``warm_start=True``, one refit per task for the others
+        (to spread one series' refits over workers, give a number). The grouping depends
+        only on the plan, so forecasts never depend on ``n_jobs``; they depend on this
+        argument only through warm starts, within the solver tolerance. Checkpoints are
+        written per finished task, so an interrupted task is rerun whole.
     intervals : dict, optional
         ``{"method": "conformal", "level": 0.9}`` or ``{"method": "bootstrap", "level": 0.9,
         "n_boot": 1000, "random_state": 0, "residuals": "out_of_sample" | "in_sample"}``; see
@@ -192,7 +198,8 @@ def backtest(
     panel = check_panel(y) if many else {"y": check_series(y)}
     exog_frames = _check_exog(exog, panel, many)
     n_jobs = _check_n_jobs(n_jobs)
-    refits_per_task = check_positive_int("refits_per_task", refits_per_task)
+    if refits_per_task != "auto":
+        refits_per_task = check_positive_int("refits_per_task", refits_per_task)
     interval_options = check_interval_options(intervals)
     show_progress = check_bool("show_progress", show_progress)
     verbose = check_bool("verbose", verbose)
@@ -226,7 +233,7 @@ def backtest(
               else series_digest(panel["y"])),
         "plan": settings if many else settings["y"],
         "models": [describe_model(name, models[name]) for name in names],
-        **({"refits_per_task": refits_per_task} if refits_per_task > 1 else {}),
+        **({"refits_per_task": refits_per_task} if refits_per_task != 1 else {}),
         **({} if exog_frames is None else {"exog": {
             **({"series": {name: exog_digest(f) for name, f in exog_frames.items()},
                 "columns": list(dict.fromkeys(c for f in exog_frames.values()
@@ -314,6 +321,12 @@ def _check_reach(name: str, model: Any, settings: dict[str, Any], cv: TimeSeries
         )
 
 
+def _warm_starts(model: Any) -> bool:
+    """Whether a forecaster starts each refit from the previous one (``warm_start=True``)."""
+    get_params = getattr(model, "get_params", None)
+    return callable(get_params) and get_params(deep=False).get("warm_start") is True
+
+
 def _plan_frame(panel: dict[str, pd.Series], plans: dict[str, list[Fold]], many: bool,
                 ) -> pd.DataFrame:
     if not many:
@@ -346,10 +359,13 @@ class _Job:
 
 def _plan_tasks(models: dict[str, Any], panel: dict[str, pd.Series],
                 plans: dict[str, list[Fold]], settings: dict[str, dict[str, Any]],
-                cv: TimeSeriesFold, per_task: int,
+                cv: TimeSeriesFold, refits_per_task: int | str,
                 exog_frames: dict[str, pd.DataFrame] | None) -> list[_Job]:
     jobs = []
     for i, model in enumerate(models.values()):
+        per_task = refits_per_task
+        if per_task == "auto":  # chains of warm-started refits, fixed by the plan
+            per_task = sum(len(p) for p in plans.values()) if _warm_starts(model) else 1
         if _is_global(model):
             pooled = plan_pooled_blocks(
                 panel, plans, {n: s["initial_train_size"] for n, s in settings.items()},
