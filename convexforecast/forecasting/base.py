@@ -41,7 +41,7 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
 from .._index import first_decrease, first_step_change, infer_offset, same_labels
-from .._validation import as_float_array, check_positive_int, short_repr
+from .._validation import as_float_array, check_int, check_positive_int, short_repr
 
 __all__ = ["BaseForecaster", "check_continuation", "check_series"]
 
@@ -221,15 +221,6 @@ def check_series(y: Any, name: str = "y") -> pd.Series:
     return pd.Series(values, index=index, name=series.name)
 
 
-def _check_count(name: str, value: Any, minimum: int | None) -> int:
-    """An integer from a saved state (``minimum`` None: any integer)."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or (
-            minimum is not None and value < minimum):
-        bound = "an integer" if minimum is None else f"an integer >= {minimum}"
-        raise ValueError(f"`{name}` must be {bound}. Got {short_repr(value)}.")
-    return int(value)
-
-
 def _check_index_meta(meta: Any) -> dict[str, Any]:
     """A saved index description (see :func:`_validate_index`), checked to rebuild the grid."""
     if not isinstance(meta, dict):
@@ -249,7 +240,7 @@ def _check_index_meta(meta: Any) -> dict[str, Any]:
                 raise ValueError(f"`state['index']['tz']` must be a time zone. Got "
                                  f"{short_repr(meta['tz'])}.") from None
     elif kind == "integer":
-        step = _check_count("state['index']['step']", meta.get("step"), None)
+        step = check_int("state['index']['step']", meta.get("step"))
         if step == 0:
             raise ValueError("`state['index']['step']` must be non-zero. Got 0.")
     else:
@@ -493,12 +484,12 @@ class BaseForecaster(BaseEstimator):
             if tz is not None:
                 cutoff = cutoff.tz_convert(tz) if cutoff.tz is not None else cutoff.tz_localize(tz)
         elif kind == "period":
-            cutoff = pd.Period(ordinal=_check_count("state['cutoff']", meta["cutoff"], None),
+            cutoff = pd.Period(ordinal=check_int("state['cutoff']", meta["cutoff"]),
                                freq=index_meta["freq"])
         else:
-            cutoff = _check_count("state['cutoff']", meta["cutoff"], None)
-        n_obs = _check_count("state['n_obs']", meta["n_obs"], 1)
-        n_train = _check_count("state['n_train']", meta["n_train"], 1)
+            cutoff = check_int("state['cutoff']", meta["cutoff"])
+        n_obs = check_positive_int("state['n_obs']", meta["n_obs"])
+        n_train = check_positive_int("state['n_train']", meta["n_train"])
         if n_train > n_obs:
             raise ValueError(f"`state['n_train']` must be <= `state['n_obs']` ({n_obs}). "
                              f"Got {n_train}.")

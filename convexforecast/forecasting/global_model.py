@@ -35,10 +35,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._validation import as_float_array, check_finite_number, check_positive_int, short_repr
+from .._validation import (
+    as_float_array,
+    check_finite_number,
+    check_int,
+    check_positive_int,
+    short_repr,
+)
 from .base import (
     _as_series,
-    _check_count,
     _check_index_meta,
     _future_index,
     _past_index,
@@ -350,11 +355,11 @@ class GlobalModelMixin:
                 raise ValueError(f"`state window of {name!r}` must hold {self.window_length} "
                                  f"observations. Got {window.size}.")
             self._check_values(window, f"state window of {name!r}")
-            n_obs = _check_count(f"state n_obs of {name!r}", entry["n_obs"], 1)
+            n_obs = check_positive_int(f"state n_obs of {name!r}", entry["n_obs"])
             states[name] = _SeriesState(
                 meta=index_meta, cutoff=_cutoff_from_json(index_meta, entry["cutoff"], name),
-                n_obs=n_obs, n_train=_check_count(f"state n_train of {name!r}",
-                                                  entry["n_train"], 1),
+                n_obs=n_obs, n_train=check_positive_int(f"state n_train of {name!r}",
+                                                        entry["n_train"]),
                 window=window,
                 center=check_finite_number(f"state center of {name!r}", entry["center"]),
                 scale=check_finite_number(f"state scale of {name!r}", entry["scale"],
@@ -391,7 +396,7 @@ def _cutoff_from_json(meta: dict[str, Any], value: Any, name: str) -> Any:
             cutoff = cutoff.tz_convert(tz) if cutoff.tz is not None else cutoff.tz_localize(tz)
         return cutoff
     if meta["kind"] == "period":
-        return pd.Period(ordinal=_check_count(f"state cutoff of {name!r}", value, None),
+        return pd.Period(ordinal=check_int(f"state cutoff of {name!r}", value),
                          freq=meta["freq"])
-    return _check_count(f"state cutoff of {name!r}", value, None)
+    return check_int(f"state cutoff of {name!r}", value)
 
