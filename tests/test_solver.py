@@ -364,3 +364,26 @@ def test_single_threaded_blas_holds_for_nested_calls():
     outer()
     inner()
     assert seen == [1, 1, 1]
+
+
+def test_single_threaded_blas_limits_numpy_and_scipy_blas_in_a_fresh_process():
+    """Both BLAS libraries are limited even when the package is imported first (a controller
+    built at import time would see neither)."""
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import json\n"
+        "from convexforecast.core._threads import single_threaded_blas\n"
+        "from threadpoolctl import threadpool_info\n"
+        "@single_threaded_blas\n"
+        "def seen():\n"
+        "    return [(i['filepath'], i['num_threads']) for i in threadpool_info()"
+        " if i['user_api'] == 'blas']\n"
+        "print(json.dumps(seen()))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    libraries = json.loads(out.stdout)
+    assert len(libraries) >= 2, libraries  # numpy's and scipy's OpenBLAS
+    assert all(threads == 1 for _, threads in libraries), libraries
