@@ -69,7 +69,25 @@ def _step_candidates(G_a: np.ndarray, q_a: np.ndarray, beta: float, theta_a: np.
     crossing, t = _first_zero_crossing(start, step, 1.0)
     cands = np.vstack([start + t[crossing, None] * step, target])
     cands[np.arange(crossing.size), crossing] = 0.0
+    if robust and null.any():
+        # θ is orthogonal to the null space: moving along a null vector changes neither the
+        # fit nor ‖z‖₁ until a coordinate reaches zero, which drops the dependent column
+        cands = np.vstack([cands, _drop_along(start, eigvec[:, np.argmax(null)])])
     return cands
+
+
+def _drop_along(start: np.ndarray, null_vector: np.ndarray) -> np.ndarray:
+    """``start`` moved along ``±null_vector`` to the nearest zero crossing (that coordinate
+    zeroed); ``start`` itself if no coordinate crosses zero."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = -start / null_vector
+    t = np.where(np.isfinite(t) & (t != 0.0), t, np.inf)
+    j = int(np.argmin(np.abs(t)))
+    if not np.isfinite(t[j]):
+        return start.copy()
+    cand = start + t[j] * null_vector
+    cand[j] = 0.0
+    return cand
 
 
 def _robust_step(G: np.ndarray, q: np.ndarray, beta: float, z: np.ndarray,
@@ -77,18 +95,34 @@ def _robust_step(G: np.ndarray, q: np.ndarray, beta: float, z: np.ndarray,
     """One feature-sign step by refactorisation: a better ``z``, or None (optimal / no descent).
 
     Tries Cholesky, then an eigendecomposition (see :func:`_step_candidates`), and takes the
-    best point of the segment among its sign changes.
+    best point of the segment among its sign changes. When the active set violates the KKT
+    conditions but gives no descent in floating point (numerically dependent columns), the most
+    violating inactive column enters instead, as it does when the active set is optimal.
     """
     grad = G @ z - q
     active = z != 0.0
     theta = np.sign(z)
-    if not (active & (np.abs(grad + beta * theta) > kkt_tol)).any():
-        free_grad = np.where(active, 0.0, np.abs(grad))
-        i = int(np.argmax(free_grad)) if free_grad.size else 0
-        if free_grad.size == 0 or free_grad[i] <= beta + kkt_tol:
-            return None
-        theta[i] = -np.sign(grad[i])
-        active[i] = True
+    if (active & (np.abs(grad + beta * theta) > kkt_tol)).any():
+        out = _step_on(G, q, beta, z, active, theta, strict=True)
+        if out is not None:
+            return out
+        # no descent is left on this active set in floating point (it is numerically
+        # dependent): it is as optimal as it gets, so let the most violating column enter
+    free_grad = np.where(active, 0.0, np.abs(grad))
+    i = int(np.argmax(free_grad)) if free_grad.size else 0
+    if free_grad.size == 0 or free_grad[i] <= beta + kkt_tol:
+        return None
+    theta[i] = -np.sign(grad[i])
+    active = active.copy()
+    active[i] = True
+    return _step_on(G, q, beta, z, active, theta)
+
+
+def _step_on(G: np.ndarray, q: np.ndarray, beta: float, z: np.ndarray, active: np.ndarray,
+             theta: np.ndarray, strict: bool = False) -> np.ndarray | None:
+    """The best point of one feature-sign step on the coordinates ``active`` with signs
+    ``theta`` (Cholesky, else eigendecomposition), or None if it gives no descent (with
+    ``strict``, none beyond round-off)."""
     idx = np.flatnonzero(active)
     G_a, q_a, theta_a, start = G[np.ix_(idx, idx)], q[idx], theta[idx], z[idx]
     current = _lasso_value(start[None, :], G_a, q_a, beta)[0]
@@ -99,9 +133,17 @@ def _robust_step(G: np.ndarray, q: np.ndarray, beta: float, z: np.ndarray,
         values = _lasso_value(cands, G_a, q_a, beta)
         best = int(np.argmin(values))
         # exact arithmetic guarantees descent; allow for round-off in the comparison
-        if values[best] <= current + 1e-13 * abs(current):
+        if values[best] <= current + (-1e-15 if strict else 1e-13) * abs(current):
             out = z.copy()
             out[idx] = cands[best]
+            return out
+        # no descent beyond round-off: a move that drops a dependent column (same value to
+        # round-off) still makes progress, since the smaller active set can be factored
+        fewer = (np.count_nonzero(cands, axis=1) < np.count_nonzero(start)) & (
+            values <= current + 1e-13 * abs(current))
+        if strict and fewer.any():
+            out = z.copy()
+            out[idx] = cands[np.flatnonzero(fewer)[np.argmin(values[fewer])]]
             return out
     return None
 
@@ -122,7 +164,7 @@ def _start_factor(G: np.ndarray, z: np.ndarray) -> np.ndarray | None:
 
 
 def feature_sign(G: np.ndarray, q: np.ndarray, beta: float, z: np.ndarray,
-                  max_steps: int) -> np.ndarray:
+                  max_steps: int) -> tuple[np.ndarray, int]:
     """Exactly minimise ``½ zᵀGz − qᵀz + β‖z‖₁`` by feature-sign search from ``z``.
 
     Well-conditioned steps run compiled with an incrementally updated Cholesky factor
@@ -130,6 +172,13 @@ def feature_sign(G: np.ndarray, q: np.ndarray, beta: float, z: np.ndarray,
     entering column is numerically dependent on the active ones, or which gives no descent
     that way, is taken by :func:`_robust_step`. Stops when the KKT conditions hold, when no
     descent is left in floating point, or after ``max_steps`` steps.
+
+    Returns
+    -------
+    z : ndarray
+        The minimiser.
+    n_steps : int
+        Steps taken (compiled and robust).
     """
     kkt_tol = 1e-11 * max(beta, float(np.abs(q).max(initial=0.0)))
     G = np.ascontiguousarray(G)
@@ -139,12 +188,13 @@ def feature_sign(G: np.ndarray, q: np.ndarray, beta: float, z: np.ndarray,
                                              _start_factor(G, z))
         steps += used + 1
         if status != NEEDS_ROBUST_STEP:
-            return z
+            return z, steps
         new_z = _robust_step(G, q, beta, z, kkt_tol)
         if new_z is None:
-            return z
+            return z, steps
         before, after = _lasso_value(np.vstack([z, new_z]), G, q, beta)
-        if after >= before - 1e-15 * abs(before):
-            return new_z if after <= before else z  # no descent left beyond round-off
+        dropped = np.count_nonzero(new_z) < np.count_nonzero(z)  # a dependent column left
+        if after >= before - 1e-15 * abs(before) and not dropped:
+            return (new_z if after <= before else z), steps  # no descent beyond round-off
         z = new_z
-    return z
+    return z, steps

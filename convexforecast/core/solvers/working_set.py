@@ -158,7 +158,7 @@ def _compact(cols: np.ndarray, gram: np.ndarray, kept: np.ndarray, moved: int) -
 def _restricted_solve(ws: WorkingSet, y_c: np.ndarray, beta: float) -> np.ndarray:
     """The Lasso solution restricted to the working set's columns, from its coefficients."""
     q = ws.cols.T @ y_c
-    return feature_sign(ws.gram, q, beta, ws.coef, max_steps=50 * len(q) + 100)
+    return feature_sign(ws.gram, q, beta, ws.coef, max_steps=50 * len(q) + 100)[0]
 
 
 def _guaranteed_decrease(ws: WorkingSet, inputs: np.ndarray, keys: np.ndarray,
