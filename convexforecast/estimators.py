@@ -90,8 +90,9 @@ class ConvexNetRegressor(RegressorMixin, BaseEstimator):
         The β used (the CV choice when ``beta="cv"``).
     cv_results_ : dict
         CV curve (``betas``, ``fold_mse``, ``mean_mse``, ``std_error``, ``best_beta``, and per
-        fold and β the certified ``fold_relative_gap`` and ``fold_n_neurons``; ``min_mse_beta``
-        and ``one_se_beta``); :meth:`beta_path` tells it as a frame.
+        fold and β the certified ``fold_relative_gap``, ``fold_n_neurons`` and the solver's
+        outer iterations ``fold_n_iter``; ``min_mse_beta`` and ``one_se_beta``);
+        :meth:`beta_path` tells it as a frame.
     solver_ : str
         The route taken (``"fast"``, ``"cvxpy-clarabel"`` or ``"lp-highs"``).
 

@@ -47,7 +47,8 @@ def _solve_path(X: np.ndarray, y: np.ndarray, betas: np.ndarray,
                 ) -> tuple[list[ConvexFit | Interpolant], list[PortableSolution | None],
                            np.ndarray]:
     """Fits along ``betas``, (with ``portable``) their portable forms, and per point the
-    solver's certified relative gap and number of non-zero coefficients (shape (2, n_betas));
+    solver's certified relative gap, number of non-zero coefficients and outer iterations
+    (shape (3, n_betas));
     point b starts from ``starts[b]`` if given, else from point b − 1. With ``score``, ReLU
     points of depth ≤ 3 solved by the fast route are returned as their closed-form
     :class:`Interpolant` (enough to score them) instead of building their networks."""
@@ -56,7 +57,7 @@ def _solve_path(X: np.ndarray, y: np.ndarray, betas: np.ndarray,
                                      options.get("max_switches"))
     bmax = beta_max(dictionaries, y) if options.get("solver", "fast") != "cvxpy" else None
     fits, portables = [], []
-    certificates = np.empty((2, len(betas)))
+    certificates = np.empty((3, len(betas)))
     workspace = WorkingSet(y.shape[0])  # columns and Gram matrix carried along the path
     stack = workspace.stack_for(dictionaries)
     for b, beta in enumerate(betas):
@@ -67,7 +68,8 @@ def _solve_path(X: np.ndarray, y: np.ndarray, betas: np.ndarray,
                                      warm_start=start, beta_maximum=bmax, workspace=workspace,
                                      **options)
         fast = solution.solver == "fast"
-        certificates[:, b] = solution.relative_gap, np.count_nonzero(solution.coef)
+        certificates[:, b] = (solution.relative_gap, np.count_nonzero(solution.coef),
+                              solution.n_iter)
         if score and fast and activation == "relu" and depth <= 3:
             fits.append(Interpolant.from_solution(solution, used, y, depth))
         else:
@@ -104,6 +106,9 @@ class CVResult:
         canonical re-expression, which never raises the objective).
     fold_n_neurons : ndarray of shape (n_folds, n_betas)
         Non-zero Lasso coefficients (neurons of the solver's network) of every path point.
+    fold_n_iter : ndarray of shape (n_folds, n_betas)
+        Outer (pricing) iterations of the solver at every path point (fewer when a warm
+        start is close to the point's solution).
     min_mse_beta, one_se_beta : float
         The β of least mean MSE and the one the one-standard-error rule chooses, whichever
         rule chose ``best_beta``.
@@ -122,12 +127,14 @@ class CVResult:
     min_mse_beta: float = float("nan")
     one_se_beta: float = float("nan")
     solutions: list[list[PortableSolution | None]] | None = None
+    fold_n_iter: np.ndarray | None = None
 
     def as_dict(self) -> dict:
         return {"betas": self.betas, "fold_mse": self.fold_mse, "mean_mse": self.mean_mse,
                 "std_error": self.std_error, "best_beta": self.best_beta,
                 "fold_relative_gap": self.fold_relative_gap,
-                "fold_n_neurons": self.fold_n_neurons, "min_mse_beta": self.min_mse_beta,
+                "fold_n_neurons": self.fold_n_neurons, "fold_n_iter": self.fold_n_iter,
+                "min_mse_beta": self.min_mse_beta,
                 "one_se_beta": self.one_se_beta}
 
 
@@ -190,7 +197,7 @@ def cross_validate_beta(X: np.ndarray, y: np.ndarray, *, n_folds: int = 5, n_bet
             and warm_start.cv_shape == fold_mse.shape:
         previous = warm_start.cv
     solutions = []
-    certificates = np.empty((2, n_folds, n_betas))
+    certificates = np.empty((3, n_folds, n_betas))
     for f, (train, test) in enumerate(forward_chaining_splits(len(y), n_folds, groups)):
         start = None if previous is None else previous[f]
         fits, portables, certificates[:, f] = _solve_path(X[train], y[train], betas, start,
@@ -208,4 +215,4 @@ def cross_validate_beta(X: np.ndarray, y: np.ndarray, *, n_folds: int = 5, n_bet
     best = one_se if one_standard_error else least
     return CVResult(betas, fold_mse, mean, se, float(betas[best]), certificates[0],
                     certificates[1].astype(np.int64), float(betas[least]), float(betas[one_se]),
-                    solutions if return_solutions else None)
+                    solutions if return_solutions else None, certificates[2].astype(np.int64))
