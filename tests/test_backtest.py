@@ -32,11 +32,18 @@ CALLS = {"fits": 0, "fail_at": None}
 
 
 class CountingNaive(NaiveForecaster):
-    """A random walk that counts fits and can fail at the k-th fit."""
+    """A random walk that counts fits and can fail at the k-th fit.
+
+    The counter is reached as a class attribute, not as a module global: module state that a
+    forecaster's code reads is part of the checkpoint fingerprint (by content), and a counter
+    that changes with every fit would make every resume a different configuration.
+    """
+
+    calls = CALLS
 
     def _fit(self, values):
-        CALLS["fits"] += 1
-        if CALLS["fail_at"] is not None and CALLS["fits"] >= CALLS["fail_at"]:
+        self.calls["fits"] += 1
+        if self.calls["fail_at"] is not None and self.calls["fits"] >= self.calls["fail_at"]:
             raise RuntimeError("simulated interruption")
         super()._fit(values)
 

@@ -151,6 +151,40 @@ def test_callables_are_fingerprinted_by_their_code(tmp_path):
         backtest(Scaled(lambda v: factor * v), prices(), **kwargs)
 
 
+FACTORS = {"k": 1.0}  # module state read by a callable parameter
+
+
+def test_module_state_read_by_a_callable_is_fingerprinted_by_its_content(tmp_path):
+    """A resumed backtest never reuses results computed with other module state: changing a
+    dict the callable reads changes the fingerprint (it was recorded by its type only)."""
+    kwargs = dict(CHECKPOINT_KW, checkpoint_dir=tmp_path / "ck")
+
+    def scale(v):
+        return FACTORS["k"] * v
+
+    first = backtest(Scaled(scale), prices(), **kwargs)
+    _same(first, backtest(Scaled(scale), prices(), **kwargs))  # same state: resumed
+    FACTORS["k"] = 2.0
+    try:
+        with pytest.raises(CheckpointError, match=r"different backtest configuration"):
+            backtest(Scaled(scale), prices(), **kwargs)
+        fresh = backtest(Scaled(scale), prices(), **CHECKPOINT_KW)
+        assert np.allclose(fresh.predictions["forecast"], 2 * first.predictions["forecast"])
+    finally:
+        FACTORS["k"] = 1.0
+
+
+UNFINGERPRINTABLE = object()
+
+
+def test_module_state_that_cannot_be_fingerprinted_is_refused(tmp_path):
+    def read_state(v):
+        return v if UNFINGERPRINTABLE else -v
+
+    with pytest.raises(CheckpointError, match=r"global `UNFINGERPRINTABLE`.*cannot be fingerprinted"):
+        backtest(Scaled(read_state), prices(), **dict(CHECKPOINT_KW, checkpoint_dir=tmp_path))
+
+
 def test_library_version_and_unfingerprintable_values(tmp_path, monkeypatch):
     kwargs = dict(CHECKPOINT_KW, checkpoint_dir=tmp_path / "ck")
     backtest(NaiveForecaster(), prices(), **kwargs)

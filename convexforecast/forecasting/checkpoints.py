@@ -167,8 +167,9 @@ class _Fingerprinter:
 
     def _global(self, value: Any, reader: types.FunctionType, where: str) -> Any:
         """A module-level value read by ``reader``: followed when it is code of the same
-        module, by name and package version when it is code elsewhere, by value when it is an
-        immutable constant, and by its type otherwise (mutable module state is not fingerprinted)."""
+        module, by name and package version when it is code elsewhere, and by its current
+        content otherwise (constants and mutable module state alike: a dict changed between
+        two runs changes the fingerprint); what cannot be fingerprinted is refused."""
         own_module = getattr(value, "__module__", None) == reader.__module__
         if isinstance(value, types.FunctionType | type) and own_module:
             return self.value(value, where)
@@ -178,11 +179,11 @@ class _Fingerprinter:
         if isinstance(value, types.ModuleType | np.generic | bool | int | float | str | bytes
                       | type(None)):
             return self.value(value if not isinstance(value, bytes) else value.hex(), where)
-        if isinstance(value, tuple | frozenset) and all(
-                isinstance(v, bool | int | float | str | type(None)) for v in value):
-            return self.value(sorted(value, key=repr) if isinstance(value, frozenset)
-                              else list(value), where)
-        return {"type": _qualname(type(value))}
+        if isinstance(value, set | frozenset):
+            return self.value(sorted(value, key=repr), where)
+        # module state (dicts, lists, arrays, estimators ...) by its current content; what
+        # cannot be fingerprinted is refused (strict) rather than reused when it has changed
+        return self.value(value, where)
 
     def cls(self, cls: type) -> dict[str, Any]:
         """A class: its name and, unless it is convexforecast's own, its methods' code."""
