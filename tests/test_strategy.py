@@ -136,8 +136,10 @@ def test_bad_options():
         run_strategy(PRED, PRICES, rule="momentum")
     with pytest.raises(ValueError, match=r"`cost_bps` .* Got -1"):
         run_strategy(PRED, PRICES, cost_bps=-1)
-    with pytest.raises(ValueError, match="`periods_per_year` must be positive"):
+    with pytest.raises(ValueError, match=r"`periods_per_year` must be a finite number > 0. Got 0"):
         run_strategy(PRED, PRICES, periods_per_year=0)
+    with pytest.raises(ValueError, match=r"`size_scale` must be a finite number > 0. Got 0"):
+        run_strategy(PRED, PRICES, size_scale=0.0)
     with pytest.raises(ValueError, match=r"`horizon` must be one of \[1\]. Got 2"):
         run_strategy(PRED, PRICES, horizon=2)
     with pytest.raises(ValueError, match=r"`forecast_type`"):

@@ -540,9 +540,8 @@ def load_prices(
                          f"end={_day(end_ts)}.")
     if not isinstance(column, str):
         raise TypeError(f"`column` must be a string. Got {type(column).__name__}.")
-    for flag_name, flag in (("cache", cache), ("include_partial", include_partial)):
-        if not isinstance(flag, bool | np.bool_):
-            raise TypeError(f"`{flag_name}` must be True or False. Got {short_repr(flag)}.")
+    cache = check_bool("cache", cache)
+    include_partial = check_bool("include_partial", include_partial)
     check_option("fill", fill, FILL_OPTIONS)
 
     entry = read_cache(ticker, interval, cache_dir) if cache else None

@@ -325,13 +325,9 @@ def run_strategy(
     check_option("forecast_type", forecast_type, ("price", "return"))
     cost_bps = check_nonnegative_float("cost_bps", cost_bps)
     slippage_bps = check_nonnegative_float("slippage_bps", slippage_bps)
-    periods_per_year = check_nonnegative_float("periods_per_year", periods_per_year)
-    if periods_per_year == 0:
-        raise ValueError("`periods_per_year` must be positive. Got 0.")
+    periods_per_year = check_positive_float("periods_per_year", periods_per_year)
     if size_scale is not None:
-        size_scale = check_nonnegative_float("size_scale", size_scale)
-        if size_scale == 0:
-            raise ValueError("`size_scale` must be positive. Got 0.")
+        size_scale = check_positive_float("size_scale", size_scale)
     risk_free_rate = float(risk_free_rate)
     price = _check_prices(prices)
     rows, model, horizon = _select_forecasts(frame, model, horizon)
