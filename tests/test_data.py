@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import warnings
 
 import numpy as np
@@ -579,3 +580,28 @@ def test_load_exog_on_the_dates_of_the_series(tmp_path):
         load_exog(tmp_path / "own.csv", ["Turnover"], index=y.index)
     with pytest.raises(MissingValuesError, match=r"`Volume` has 1 NaN value.*2023-01-09"):
         load_exog(tmp_path / "own.csv", ["Volume"], index=y.index)  # fill=None: NaN refused
+
+
+# ----------------------------------------------------------------- string dtypes (issue 10)
+@pytest.mark.parametrize("dtype", ["str", "string", "object"])
+def test_text_prices_are_refused_whatever_the_string_dtype(dtype):
+    y = pd.Series(["100.5", "101.0", "99.8"], index=pd.date_range("2024-01-01", periods=3),
+                  name="SPY").astype(dtype)
+    with pytest.raises(ValueError, match=rf"`SPY` must hold numbers. Got dtype {re.escape(str(y.dtype))}\."):
+        check_prices(y)
+
+
+@pytest.mark.parametrize("dtype", ["str", "string", "object"])
+def test_load_csv_reads_text_columns_and_names_text_in_a_price_column(tmp_path, dtype):
+    frame = make_ohlcv(CALENDAR, seed=5)[["Open", "High", "Low", "Close", "Adj Close", "Volume"]]
+    frame["Ticker"] = pd.Series("SPY", index=frame.index).astype(dtype)
+    path = tmp_path / "spy.csv"
+    frame.to_csv(path)
+    y = load_csv(path)
+    assert y.name == "SPY" and y.dtype == np.float64
+    np.testing.assert_allclose(y.to_numpy(), frame["Close"].to_numpy(), rtol=1e-15)
+    broken = frame.astype({"Close": object})
+    broken.iloc[3, broken.columns.get_loc("Close")] = "bad tick"
+    broken.to_csv(path)
+    with pytest.raises(ValueError, match=r"Column 'Close' of 'spy.csv' must be numeric. Got 'bad tick'"):
+        load_csv(path)
