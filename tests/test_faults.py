@@ -24,16 +24,19 @@ import time
 import warnings
 import zipfile
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pandas as pd
 import pytest
 import yfinance
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from test_data import FakeYahoo, make_ohlcv
 
 from convexforecast import (
+    ARIMAForecaster,
+    ConvexARForecaster,
     CorruptFileWarning,
     LinearARForecaster,
     NaiveForecaster,
@@ -124,6 +127,49 @@ def test_damaged_checkpoint_config_is_rewritten(content, tmp_path, reference_bac
     _same(resumed, reference_backtest)
     assert any("config.json" in m for m in _corrupt_warnings(caught))
     json.loads((directory / "config.json").read_text())  # rewritten whole
+
+
+@pytest.mark.parametrize("kind", ["truncate", "bitflip"])
+def test_randomly_damaged_checkpoint_config_never_gives_another_result(kind, tmp_path,
+                                                                         reference_backtest):
+    directory = tmp_path / "ck"
+    backtest(MODELS, prices(), checkpoint_dir=directory, **CHECKPOINT_KW)
+    original = (directory / "config.json").read_bytes()
+    for seed in SEEDS:
+        (directory / "config.json").write_bytes(original)
+        damage(directory / "config.json", kind, seed)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                resumed = backtest(MODELS, prices(), checkpoint_dir=directory, **CHECKPOINT_KW)
+            except CheckpointError as error:  # a flipped bit may make another valid config
+                assert "config.json" in str(error) or "configuration" in str(error)
+                continue
+        _same(resumed, reference_backtest)
+        if (directory / "config.json").read_bytes() != original:
+            assert any("config.json" in m for m in _corrupt_warnings(caught))
+
+
+def test_checkpoint_writes_are_atomic(tmp_path, reference_backtest):
+    """A crash while a block is saved leaves no torn file: the resume recomputes that block."""
+    directory = tmp_path / "ck"
+    calls = []
+
+    def crash_on_third(src, dst, _replace=os.replace):
+        calls.append(dst)
+        if len(calls) == 3:
+            raise OSError("disk full")
+        return _replace(src, dst)
+
+    with mock.patch.object(os, "replace", crash_on_third), \
+            pytest.raises(OSError, match="disk full"):
+        backtest(MODELS, prices(), checkpoint_dir=directory, **CHECKPOINT_KW)
+    assert all(p.suffix in (".npz", ".json") for p in directory.iterdir())  # no temporary left
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        resumed = backtest(MODELS, prices(), checkpoint_dir=directory, **CHECKPOINT_KW)
+    _same(resumed, reference_backtest)
+    assert not _corrupt_warnings(caught)  # nothing torn to repair
 
 
 class Scaled(BaseForecaster):
@@ -304,6 +350,40 @@ def test_damaged_price_cache_metadata_is_downloaded_again(content, yahoo, tmp_pa
         again = load_prices("SPY", start="2023-01-01", end="2023-07-01")
     pd.testing.assert_series_equal(again, fresh, check_exact=True)
     assert any("SPY__1d.json" in m for m in _corrupt_warnings(caught))
+
+
+@pytest.mark.parametrize("kind", ["truncate", "bitflip"])
+def test_randomly_damaged_price_cache_metadata_is_never_served_stale(kind, yahoo, tmp_path):
+    fresh = load_prices("SPY", start="2023-01-01", end="2023-07-01")
+    _, meta_path = _cache_files(tmp_path)
+    original = meta_path.read_bytes()
+    for seed in SEEDS:
+        meta_path.write_bytes(original)
+        damage(meta_path, kind, seed)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            again = load_prices("SPY", start="2023-01-01", end="2023-07-01")
+        pd.testing.assert_series_equal(again, fresh, check_exact=True)
+        if _corrupt_warnings(caught):
+            assert all("SPY__1d" in m for m in _corrupt_warnings(caught))
+
+
+def test_price_cache_writes_are_atomic(yahoo, tmp_path):
+    """A crash while the cache is written leaves no entry and no temporary file; the next
+    call downloads again and serves the same prices."""
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+
+    with mock.patch.object(os, "replace", crash), pytest.raises(OSError, match="disk full"):
+        load_prices("SPY", start="2023-01-01", end="2023-07-01")
+    folder = tmp_path / "cache" / "prices"
+    assert not folder.exists() or not list(folder.iterdir())
+    calls = len(yahoo.calls)
+    again = load_prices("SPY", start="2023-01-01", end="2023-07-01")
+    assert len(yahoo.calls) == calls + 1  # nothing torn was served
+    pd.testing.assert_series_equal(load_prices("SPY", start="2023-01-01", end="2023-07-01"),
+                                   again, check_exact=True)
+    assert len(yahoo.calls) == calls + 1  # the entry written now is whole and served
 
 
 def test_damaged_price_cache_while_offline_is_a_named_error(yahoo, tmp_path):
@@ -538,6 +618,37 @@ def test_fuzzed_forecaster_inputs_give_a_named_error_or_a_correct_forecast(y, la
             assert len(forecast) == steps and np.isfinite(forecast.to_numpy()).all()
             if isinstance(model, NaiveForecaster):
                 assert (forecast.to_numpy() == y.iloc[-1]).all()
+        pd.testing.assert_series_equal(y, original, check_exact=True)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(y=st.one_of(series(), st.integers(0, 2**16).map(lambda seed: prices(40, seed))),
+       lags=st.one_of(st.integers(1, 3), st.sampled_from([-1, 0, 2.5, "2"])),
+       depth=st.one_of(st.integers(2, 4), st.sampled_from([1, 5, None])),
+       beta=st.one_of(st.floats(0.01, 10.0), st.just("cv"),
+                      st.sampled_from([np.nan, np.inf, -1.0, 0.0, "auto"])),
+       activation=st.sampled_from(["relu", "relu", "abs", "tanh"]),
+       order=st.one_of(st.just("auto"), st.tuples(st.integers(0, 2), st.integers(0, 1),
+                                                  st.integers(0, 2)),
+                       st.sampled_from([(-1, 0, 0), (1, 2), "x"])))
+def test_fuzzed_convex_and_arima_parameters_give_a_named_error_or_a_forecast(
+        y, lags, depth, beta, activation, order):
+    original = y.copy(deep=True)
+    models = (ConvexARForecaster(lags=lags, depth=depth, beta=beta, activation=activation,
+                                 cv=2, n_betas=3),
+              ARIMAForecaster(order=order))
+    for model in models:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # convergence notes of tiny fits
+                forecast = model.fit(y).predict(2)
+        except (ValueError, TypeError) as exc:
+            assert _named(exc), exc
+        except FloatingPointError as exc:
+            assert type(model).__name__ in str(exc)
+        else:
+            event(f"{type(model).__name__} forecast")
+            assert len(forecast) == 2 and np.isfinite(forecast.to_numpy()).all()
         pd.testing.assert_series_equal(y, original, check_exact=True)
 
 
