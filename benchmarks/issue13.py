@@ -74,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         summary.append(headline(r"^Default: ", text))
     if "scale" in args.parts:
         text = run("bench_scale.py", *out)
-        summary.extend(line for line in text.splitlines() if "target" in line.lower())
+        summary.extend(line.removeprefix("- ") for line in text.splitlines()
+                       if line.startswith("- target"))
     if "arima" in args.parts:
         text = run("bench_arima.py", "--configs", "old", "new")
         blocks.append(("ARIMA order='auto' (13.4): `bench_arima.py --configs old new`", text))
