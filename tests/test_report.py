@@ -277,6 +277,24 @@ def test_network_section_from_a_convex_backtest(tmp_path):
 
 
 
+def test_network_section_when_cross_validation_chooses_the_empty_network(tmp_path):
+    from convexforecast.forecasting.backtest import backtest
+    from convexforecast.forecasting.convex import ConvexARForecaster
+
+    rng = np.random.default_rng(11)  # white-noise returns: nothing for the lags to explain
+    y = pd.Series(100 * np.exp(np.cumsum(rng.normal(0, 0.01, 200))),
+                  index=pd.date_range("2021-01-04", periods=200))
+    result = backtest({"net": ConvexARForecaster(lags=2, depth=3, beta="cv", cv=3, n_betas=5)},
+                      y, initial_train_size=170, refit=15, show_progress=False)
+    files = write_backtest_report(result, tmp_path)
+    text = files.html.read_text(encoding="utf-8")
+    certificates = pd.read_csv(files.tables["network_net_certificates"])
+    assert (certificates["n_neurons"] == 0).all()
+    assert "network_net_cv" in files.plots and files.plots["network_net_cv"].is_file()
+    assert ("In 2 of 2 refits the network was empty: cross-validation found no network that "
+            "beat a constant forecast (a drift) on held-out data.") in text
+
+
 def test_backtest_report_names_the_exogenous_inputs(tmp_path):
     predictions = make_predictions(n_origins=20, horizons=1)
     config = {"exog": {"columns": ["Volume", "SPY"], "used_by": ["convex"], "n": 21}}
