@@ -49,7 +49,7 @@ from .._validation import (
     check_positive_int,
     short_repr,
 )
-from .strategy import performance_metrics
+from .strategy import forecasts_of, performance_metrics
 
 __all__ = ["PortfolioResult", "RULES", "WEIGHTINGS", "run_portfolio"]
 
@@ -122,23 +122,8 @@ def _signals(predictions: Any, prices: pd.DataFrame, model: str | None,
     if not isinstance(frame, pd.DataFrame):
         raise InvalidParameterError("`predictions` must be a DataFrame or a BacktestResult. Got "
                                     f"{type(predictions).__name__}.")
-    required = {"origin", "horizon", "model", "forecast", "series"}
-    missing = required - set(frame.columns)
-    if missing:
-        raise InvalidParameterError(f"`predictions` must have columns {sorted(required)} (a "
-                                    f"backtest of several series). Missing {sorted(missing)}.")
-    models = list(pd.unique(frame["model"]))
-    if model is None:
-        if len(models) != 1:
-            raise InvalidParameterError(f"`model` must be given when `predictions` holds "
-                                        f"several models {models}. Got None.")
-        model = models[0]
-    check_option("model", model, models)
-    rows = frame[frame["model"] == model]
-    horizons = sorted(int(h) for h in pd.unique(rows["horizon"]))
-    horizon = horizons[0] if horizon is None else horizon
-    check_option("horizon", horizon, horizons)
-    rows = rows[rows["horizon"] == horizon]
+    rows, model, horizon = forecasts_of(
+        frame, model, horizon, required=("origin", "horizon", "model", "forecast", "series"))
     unknown = sorted(set(map(str, rows["series"])) - set(prices.columns))
     if unknown:
         raise InvalidParameterError(f"`prices` must have a column for every series of "

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from .._validation import (
+    InvalidParameterError,
     as_float_array,
     check_fraction,
     check_nonnegative_float,
@@ -92,27 +93,38 @@ def _check_prices(prices: Any) -> pd.Series:
     return pd.Series(values, index=prices.index, name=prices.name)
 
 
-def _select_forecasts(
-    predictions: pd.DataFrame, model: str | None, horizon: int | None
-) -> tuple[pd.DataFrame, str, int]:
-    required = {"origin", "horizon", "model", "forecast"}
-    missing = required - set(predictions.columns)
+def forecasts_of(predictions: pd.DataFrame, model: str | None, horizon: int | None,
+                 required: tuple[str, ...] = ("origin", "horizon", "model", "forecast"),
+                 ) -> tuple[pd.DataFrame, str, int]:
+    """The rows of one model at one horizon of a backtest's predictions (shared by
+    :func:`run_strategy` and :func:`~convexforecast.forecasting.portfolio.run_portfolio`).
+
+    ``model`` may be None when there is one model; ``horizon`` None takes the shortest.
+    ``predictions`` must have the ``required`` columns.
+    """
+    missing = set(required) - set(predictions.columns)
     if missing:
-        raise ValueError(f"`predictions` must have columns {sorted(required)}. "
-                         f"Missing {sorted(missing)}.")
+        raise InvalidParameterError(f"`predictions` must have columns {sorted(required)}. "
+                                    f"Missing {sorted(missing)}.")
     models = list(pd.unique(predictions["model"]))
     if model is None:
         if len(models) != 1:
-            raise ValueError(f"`model` must be given when `predictions` holds several models "
-                             f"{models}. Got None.")
+            raise InvalidParameterError(f"`model` must be given when `predictions` holds "
+                                        f"several models {models}. Got None.")
         model = models[0]
     check_option("model", model, models)
     rows = predictions[predictions["model"] == model]
     horizons = sorted(int(h) for h in pd.unique(rows["horizon"]))
-    if horizon is None:
-        horizon = horizons[0]
+    horizon = horizons[0] if horizon is None else horizon
     check_option("horizon", horizon, horizons)
-    rows = rows[rows["horizon"] == horizon].sort_values("origin")
+    return rows[rows["horizon"] == horizon], model, horizon
+
+
+def _select_forecasts(
+    predictions: pd.DataFrame, model: str | None, horizon: int | None
+) -> tuple[pd.DataFrame, str, int]:
+    rows, model, horizon = forecasts_of(predictions, model, horizon)
+    rows = rows.sort_values("origin")
     if rows["origin"].duplicated().any():
         dup = rows.loc[rows["origin"].duplicated(), "origin"].iloc[0]
         raise ValueError(f"`predictions` must hold one forecast per origin for model {model!r} "
