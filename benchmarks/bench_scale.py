@@ -22,7 +22,7 @@ canonical network), outer iterations, and the tracemalloc peak of one *extra* fi
 from the start of ``fit_convex_network`` (tracing slows Python, so it is never timed).
 A markdown table goes to stdout (and to ``--out`` if given).
 
-The functions :func:`btc_windows`, :func:`universe_windows`, :func:`scale_cases`,
+The functions :func:`universe_windows`, :func:`scale_cases`,
 :func:`measure_fit`, :func:`run` and :func:`markdown_table` are importable, e.g.::
 
     from bench_scale import scale_cases, run, markdown_table
@@ -52,6 +52,7 @@ from typing import Any
 
 import numpy as np
 from _machine import cpu_model
+from bench_solver import btc_windows, certify  # the scale problem and re-certification, shared
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_BTC = REPO_ROOT.parent / "shared" / "data" / "btc-usd-daily.csv"
@@ -72,18 +73,6 @@ UNIVERSE_WINDOWS = 3001  # per series: 26 × 3,001 = 78,026 pooled windows
 def lag_windows(returns: np.ndarray, lags: int = LAGS) -> tuple[np.ndarray, np.ndarray]:
     """Rows ``(r_{t-1}, …, r_{t-lags})`` (column j = lag j+1) and targets ``r_t``."""
     X = np.lib.stride_tricks.sliding_window_view(returns[:-1], lags)[:, ::-1].copy()
-    return X, returns[lags:].copy()
-
-
-def btc_windows(path: Path | str, lags: int = LAGS) -> tuple[np.ndarray, np.ndarray]:
-    """Windows of ``lags`` daily log returns of BTC ``Close`` (last, intraday row dropped),
-    built exactly as ``bench_solver.btc_windows`` (columns oldest lag first; the optimum
-    does not depend on the column order)."""
-    import pandas as pd
-
-    close = pd.read_csv(path)["Close"].to_numpy(dtype=np.float64)[:-1]
-    returns = np.diff(np.log(close))
-    X = np.lib.stride_tricks.sliding_window_view(returns[:-1], lags).copy()
     return X, returns[lags:].copy()
 
 
@@ -133,7 +122,7 @@ def scale_cases(btc: Path | str | None = DEFAULT_BTC,
     wanted = {"btc", "universe-78k", "universe-247k"} if only is None else set(only)
     cases = []
     if btc is not None and "btc" in wanted:
-        cases.append(ScaleCase("btc", *btc_windows(btc), (1e-2, 1e-3, 1e-4)))
+        cases.append(ScaleCase("btc", *btc_windows(Path(btc), LAGS), (1e-2, 1e-3, 1e-4)))
     if universe is not None and "universe-78k" in wanted:
         cases.append(ScaleCase("universe-78k", *universe_windows(universe), (1e-2, 1e-3)))
     if universe is not None and "universe-247k" in wanted:
@@ -147,16 +136,6 @@ def scale_cases(btc: Path | str | None = DEFAULT_BTC,
 # --------------------------------------------------------------------------------------
 # Measurement
 # --------------------------------------------------------------------------------------
-def certify(fit, X: np.ndarray, y: np.ndarray, dictionaries) -> float:
-    """The dual bound of ``fit`` recomputed by pricing its residual over the whole dictionary."""
-    from convexforecast.core.solvers.lasso import dual_objective
-    from convexforecast.core.solvers.working_set import price_all
-
-    resid = y - fit.predict(X)
-    resid = resid - resid.mean()
-    return dual_objective(y - y.mean(), resid, price_all(dictionaries, resid, 1)[0], fit.beta)
-
-
 def _fit(X: np.ndarray, y: np.ndarray, beta: float, max_iter: int = 500):
     from convexforecast.core.fit import fit_convex_network
 
