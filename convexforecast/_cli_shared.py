@@ -21,6 +21,16 @@ def print_table(title: str, frame: pd.DataFrame) -> None:
         print(frame.to_string(float_format=lambda v: f"{v:.4g}"))
 
 
+def print_strategies(title: str, results: dict, benchmark: str, columns: list[str]) -> None:
+    """One row per model's strategy (``results``: name -> StrategyResult or PortfolioResult)
+    plus the ``benchmark`` row, with ``columns`` of their metrics."""
+    if not results:
+        return
+    table = pd.DataFrame({name: r.metrics.loc["strategy"] for name, r in results.items()})
+    table[benchmark] = next(iter(results.values())).metrics.loc[benchmark]
+    print_table(title, table.T[columns])
+
+
 def periods_per_year(index: pd.DatetimeIndex) -> float:
     freq = index.freq
     if freq is None:

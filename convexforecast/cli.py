@@ -56,7 +56,14 @@ from typing import Any
 import pandas as pd
 
 from ._artefacts import library_version
-from ._cli_shared import PROG, describe_args, note, periods_per_year, print_table
+from ._cli_shared import (
+    PROG,
+    describe_args,
+    note,
+    periods_per_year,
+    print_strategies,
+    print_table,
+)
 from ._validation import (
     InvalidParameterError,
     check_beta,
@@ -570,11 +577,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
                            cost_bps=args.cost_bps, periods_per_year=periods_per_year(y.index))
         for name in models if name != "naive"
     }
-    if strategies:
-        table = pd.DataFrame({name: s.metrics.loc["strategy"] for name, s in strategies.items()})
-        table["buy_and_hold"] = next(iter(strategies.values())).metrics.loc["buy_and_hold"]
-        print_table(f"strategy ({args.rule}, {args.cost_bps:g} bps):",
-                    table.T[["total_return", "sharpe", "max_drawdown", "exposure"]])
+    print_strategies(f"strategy ({args.rule}, {args.cost_bps:g} bps):", strategies,
+                     "buy_and_hold", ["total_return", "sharpe", "max_drawdown", "exposure"])
     print_table("fit time (s):", result.timings[["fit_seconds", "n_fits"]])
     notes = [f"data: {y.attrs['label']}", f"span: {y.index[0].date()} to {y.index[-1].date()}",
              f"settings: {describe_args(args, initial)}"]

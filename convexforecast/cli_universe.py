@@ -17,7 +17,14 @@ from typing import Any
 
 import pandas as pd
 
-from ._cli_shared import PROG, describe_args, note, periods_per_year, print_table
+from ._cli_shared import (
+    PROG,
+    describe_args,
+    note,
+    periods_per_year,
+    print_strategies,
+    print_table,
+)
 
 __all__ = ["load_universe", "run_universe_backtest", "universe_window"]
 
@@ -114,11 +121,9 @@ def run_universe_backtest(args: argparse.Namespace, models: dict[str, Any]) -> i
                             periods_per_year=periods_per_year(prices.index))
         for name in models if name != "naive"
     }
-    if portfolios:
-        table = pd.DataFrame({name: p.metrics.loc["strategy"] for name, p in portfolios.items()})
-        table["equal_weight"] = next(iter(portfolios.values())).metrics.loc["equal_weight"]
-        print_table(f"portfolio ({args.portfolio}, top {args.top_k}, {args.cost_bps:g} bps):",
-                     table.T[["total_return", "sharpe", "max_drawdown", "turnover"]])
+    print_strategies(f"portfolio ({args.portfolio}, top {args.top_k}, {args.cost_bps:g} bps):",
+                     portfolios, "equal_weight",
+                     ["total_return", "sharpe", "max_drawdown", "turnover"])
     print_table("fit time (s):", result.timings[["fit_seconds", "n_fits"]])
     notes = [f"data: {prices.attrs['label']}", f"series: {', '.join(series)}",
              f"settings: {describe_args(args, args.initial or 0)} "

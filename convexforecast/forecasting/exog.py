@@ -461,6 +461,13 @@ class ExogMixin:
         spec = self._exog_spec(columns)
         return 1 if spec.has_past and not self._exog_direct else None
 
+    def _exog_state_for(self, exog: Any) -> ExogState | None:
+        """The fitted exog state; None (and ``exog`` must be None too) if fitted without."""
+        if self._exog is None and exog is not None:
+            raise ExogError(f"`exog` must be None: this {type(self).__name__} was fitted "
+                            f"without exogenous inputs. Got {type(exog).__name__}.")
+        return self._exog
+
     # ------------------------------------------------------------------ hooks
     def _exog_fit(self, exog: Any, index: pd.Index) -> None:
         self._exog = None
@@ -484,11 +491,8 @@ class ExogMixin:
         self._exog = ExogState.fit(spec, raw, self._exog_scaling)
 
     def _exog_predict(self, exog: Any, index: pd.Index) -> None:
-        state = self._exog
+        state = self._exog_state_for(exog)
         if state is None:
-            if exog is not None:
-                raise ExogError(f"`exog` must be None: this {type(self).__name__} was fitted "
-                                f"without exogenous inputs. Got {type(exog).__name__}.")
             return
         spec = state.spec
         limit = self.exog_max_steps(spec.columns)
@@ -518,11 +522,8 @@ class ExogMixin:
                                  tuple(spec.transforms[j] for j in positions)), rows, index)
 
     def _exog_update(self, exog: Any, index: pd.Index) -> None:
-        state = self._exog
+        state = self._exog_state_for(exog)
         if state is None:
-            if exog is not None:
-                raise ExogError(f"`exog` must be None: this {type(self).__name__} was fitted "
-                                f"without exogenous inputs. Got {type(exog).__name__}.")
             return
         if exog is None:
             raise ExogError(f"`exog` must give the values of {list(state.spec.columns)} at the "
