@@ -423,5 +423,7 @@ def test_small_beta_on_pooled_series_certifies_instead_of_giving_up():
     residual = y - fit.predict(X)
     residual -= residual.mean()
     dual = dual_objective(y - y.mean(), residual, price_all(dicts, residual, 1)[0], beta)
-    assert fit.primal == pytest.approx(solution.primal, rel=1e-9)
+    # two certified solves of one problem: each primal is within its gap of the optimum, so they
+    # agree to the tolerance, not bit for bit (BLAS builds round differently)
+    assert abs(fit.primal - solution.primal) <= 1e-6 * solution.primal
     assert (fit.primal - dual) <= 1e-6 * fit.primal
