@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tracemalloc
 import warnings
 
 import numpy as np
@@ -157,11 +158,16 @@ def test_capped_ramp_columns_match_clip_and_are_column_major():
     assert cols.flags.f_contiguous
 
 
-def test_working_set_buffers_stay_consistent_through_updates():
+@pytest.mark.parametrize("hold_view", [False, True])
+def test_working_set_buffers_stay_consistent_through_updates(hold_view):
+    """Also while a view of the column buffer is alive: the buffer cannot then be reallocated
+    in place, and its growth copies instead."""
     X, _ = _problem(11, 40, 3)
     dicts = make_dictionaries(X, 3, "relu", 0.01, None)
     rng = np.random.default_rng(1)
-    ws = WorkingSet(X.shape[0], capacity=2)  # forces several buffer growths
+    ws = WorkingSet(X.shape[0], capacity=2)  # forces buffer growth
+    view = ws._cols[:, :2] if hold_view else None
+    snapshot = None if view is None else view.copy()
     for _ in range(6):
         keep = rng.random(ws.keys.size) < 0.6
         inputs = rng.integers(0, 3, 7)
@@ -185,6 +191,33 @@ def test_working_set_buffers_stay_consistent_through_updates():
             assert after[pair] == value
         for i, k, c in zip(inputs[fresh], keys[fresh], coef[fresh], strict=True):
             assert after[(int(i), int(k))] == c
+    assert ws._cols.shape[1] > 2
+    if hold_view:  # the old buffer was left to the view, untouched
+        assert view.base is not ws._cols
+        np.testing.assert_array_equal(view, snapshot)
+
+
+def test_working_set_grows_its_column_buffer_without_a_second_copy():
+    """Growing the n × capacity column buffer (the solver's one large array) reallocates it:
+    a copy into a new buffer would hold old and new columns at once."""
+    n = 100_000
+    x = np.random.default_rng(2).normal(size=(n, 1))
+    dicts = make_dictionaries(x, 3, "relu", 0.01, None)
+    tracemalloc.start()  # before the buffer exists, so that it is traced
+    try:
+        ws = WorkingSet(n, capacity=16)
+        ws.append(np.zeros(16, dtype=np.int64), np.arange(1, 17), dicts)
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        ws.append(np.zeros(16, dtype=np.int64), np.arange(17, 33), dicts)
+        growth = tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+    new_bytes = n * 16 * 8
+    assert ws._cols.shape == (n, 32)
+    assert growth < 1.5 * new_bytes  # a copy would hold 32 new columns beside the 16 old: 2×
+    expected = np.column_stack([dicts[0].columns(np.array([k]))[:, 0] for k in range(1, 33)])
+    np.testing.assert_allclose(ws.cols, expected - expected.mean(axis=0), atol=1e-12)
 
 
 def test_working_set_starts_from_a_solution_reusing_its_columns():

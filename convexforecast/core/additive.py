@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from convexforecast.core.features import Feature, FeatureTable
+from convexforecast.core.features import CHUNK_ENTRIES, Feature, FeatureTable
 
 
 @dataclass
@@ -34,7 +34,11 @@ class AdditiveFunction:
         inputs = np.asarray(self.inputs, dtype=np.int64)
         coef = np.asarray(self.coef, dtype=np.float64)
         out = np.full(X.shape[0], self.intercept, dtype=np.float64)
-        for code, columns in self._table.groups():
-            values = self._table.evaluate_group(code, columns, X[:, inputs[columns]])
-            out += values @ coef[columns]
+        # rows in blocks (a multiple of 8) so the (rows × features) temporaries stay bounded
+        rows = max(8, CHUNK_ENTRIES // max(1, len(self.features)) // 8 * 8)
+        for start in range(0, X.shape[0], rows):
+            block = slice(start, start + rows)
+            for code, columns in self._table.groups():
+                values = self._table.evaluate_group(code, columns, X[block, inputs[columns]])
+                out[block] += values @ coef[columns]
         return out

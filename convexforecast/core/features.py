@@ -156,7 +156,7 @@ class Feature:
 _RAMP, _CAPPED, _ABS, _FOLDED, _STEP = range(len(KINDS))
 #: Kind codes in the order their groups are summed (alphabetical by kind name).
 GROUP_ORDER = tuple(KINDS.index(kind) for kind in sorted(KINDS))
-_CHUNK_ENTRIES = 4_000_000  # entries per evaluation block (bounds temporary memory)
+CHUNK_ENTRIES = 4_000_000  # entries per evaluation block (bounds temporary memory)
 
 
 @dataclass(frozen=True)
@@ -239,7 +239,7 @@ class FeatureTable:
         """
         out = np.empty((x.shape[0], self.size))
         xc = x[:, None]
-        block = max(1, _CHUNK_ENTRIES // max(1, x.shape[0] * self.kinks.shape[1]))
+        block = max(1, CHUNK_ENTRIES // max(1, x.shape[0] * self.kinks.shape[1]))
         for code, columns in self.groups():
             for start in range(0, columns.shape[0], block):
                 part = columns[start:start + block]

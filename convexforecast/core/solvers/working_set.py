@@ -27,6 +27,9 @@ from convexforecast.core.solvers.lasso import LassoSolution, dual_objective
 
 __all__ = ["WorkingSet", "beta_max", "codes", "price_all", "solve_working_set"]
 
+#: The working set's buffers grow to the columns needed rounded up to a multiple of this.
+_GROWTH_STEP = 16
+
 #: Rounds in a row without the decrease exact arithmetic guarantees before the solver stops.
 STALLED_ROUNDS = 15
 
@@ -34,8 +37,11 @@ STALLED_ROUNDS = 15
 class WorkingSet:
     """Centred working-set columns with an incrementally maintained Gram matrix.
 
-    Columns and Gram matrix live in preallocated buffers (columns Fortran-ordered) that
-    grow geometrically; updates compact the kept columns and append new ones in place.
+    Columns and Gram matrix live in preallocated buffers (columns Fortran-ordered); updates
+    compact the kept columns and append new ones in place. The column buffer (n × capacity,
+    the solver's one O(n·|W|) array) grows by reallocation in place, to the size needed
+    rounded up to :data:`_GROWTH_STEP` columns: a copy into a doubled buffer would hold old and
+    new at once (three times the columns) and leave up to half of it unused.
     """
 
     def __init__(self, n: int, capacity: int = 64) -> None:
@@ -64,13 +70,17 @@ class WorkingSet:
         capacity = self._gram.shape[0]
         if size <= capacity:
             return
-        capacity = max(size, 2 * capacity)
-        cols = np.empty((self._cols.shape[0], capacity), order="F")
-        gram = np.empty((capacity, capacity))
+        capacity = -(-size // _GROWTH_STEP) * _GROWTH_STEP
         old = self.keys.shape[0]
-        cols[:, :old] = self._cols[:, :old]
+        try:  # Fortran order: the kept columns stay where they are, new ones follow
+            self._cols.resize((self._cols.shape[0], capacity))
+        except ValueError:  # a view of the buffer is alive: copy instead
+            cols = np.empty((self._cols.shape[0], capacity), order="F")
+            cols[:, :old] = self._cols[:, :old]
+            self._cols = cols
+        gram = np.empty((capacity, capacity))
         gram[:old, :old] = self._gram[:old, :old]
-        self._cols, self._gram = cols, gram
+        self._gram = gram
 
     def start_from(self, start: LassoSolution, dictionaries: list[ImplicitDictionary]) -> None:
         """Keep the columns of the current solution, set the coefficients to ``start``'s and
