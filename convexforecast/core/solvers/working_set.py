@@ -30,6 +30,11 @@ __all__ = ["WorkingSet", "beta_max", "codes", "price_all", "solve_working_set"]
 #: The working set's buffers grow to the columns needed rounded up to a multiple of this.
 _GROWTH_STEP = 16
 
+#: A round adds at most one violator per this many columns of the support (or ``initial_size``):
+#: most added columns leave again, and each costs an n-row Gram update, so a quarter of the
+#: support costs less time than half of it (BENCHMARKS.md, "What moved these figures").
+_SUPPORT_PER_ADDED = 4
+
 #: Rounds in a row without the decrease exact arithmetic guarantees before the solver stops.
 STALLED_ROUNDS = 15
 
@@ -248,7 +253,7 @@ def solve_working_set(dictionaries: list[ImplicitDictionary], y: np.ndarray, bet
         the first working set, optimised on before the first pricing.
     initial_size : int
         Most columns added per iteration while the support is small: each iteration adds
-        at most ``max(initial_size, support // 2)`` violators (and prices that many per
+        at most ``max(initial_size, support // 4)`` violators (and prices that many per
         input).
     warn : bool
         Emit a ConvergenceWarning when stopping above ``tol``: after ``max_iter``
@@ -275,7 +280,7 @@ def solve_working_set(dictionaries: list[ImplicitDictionary], y: np.ndarray, bet
     n_iter = 0
     for n_iter in range(1, max_iter + 1):  # noqa: B007 - reported after the loop
         support = np.count_nonzero(ws.coef)
-        k = max(initial_size, support // 2)
+        k = max(initial_size, support // _SUPPORT_PER_ADDED)
         max_abs, c_inputs, c_keys, c_vals = price_all(dictionaries, r, k,
                                                       ws.stack_for(dictionaries))
         previous, primal = primal, 0.5 * float(r @ r) + beta * float(np.abs(ws.coef).sum())
