@@ -51,7 +51,8 @@ def test_opt_larger_beta_needs_more_than_one_neuron():
     X, y = _toy("opt")
     d3 = ConvexNetRegressor(depth=3, beta=0.01).fit(X, y)
     d4 = ConvexNetRegressor(depth=4, beta=0.01).fit(X, y)
-    assert d4.objective_ == pytest.approx(d3.objective_, rel=1e-9)
+    # both certified to the default relative gap 1e-6: equal optima, to that tolerance
+    assert d4.objective_ == pytest.approx(d3.objective_, rel=1e-6)
     assert d4.n_neurons_ > 1
     single = ConvexNetRegressor(depth=4, beta=1e-7).fit(X, y).to_network()
     single.beta = 0.01  # the β→0 neuron, scored at β = 0.01, is strictly worse
