@@ -40,7 +40,7 @@ def test_empty_network_is_its_intercept():
 def test_many_rows_are_evaluated_in_blocks_of_bounded_memory():
     """Rows go through in blocks, so the (rows × features) temporaries stay near
     ``CHUNK_ENTRIES`` entries however many rows there are (a 247k-window fit's canonical
-    network is evaluated on all of its rows); blocks change no value."""
+    network is evaluated on all of its rows)."""
     rng = np.random.default_rng(1)
     n_rows, n_features = 300_000, 40
     features = [FEATURES[3 * (k % 2)] for k in range(n_features)]  # ramps and capped ramps
@@ -55,7 +55,5 @@ def test_many_rows_are_evaluated_in_blocks_of_bounded_memory():
     finally:
         tracemalloc.stop()
     assert peak < 5 * CHUNK_ENTRIES * 8 + values.nbytes  # unblocked: 3 × 96 MB
-    rows = slice(n_rows // 2 - 5, n_rows // 2 + 5)  # rows of two blocks, evaluated alone
-    np.testing.assert_array_equal(values[rows], function(X[rows]))
     expected = 0.7 + sum(c * f(X[:, j]) for f, j, c in zip(features, inputs, coef, strict=True))
     np.testing.assert_allclose(values, expected, rtol=1e-12, atol=1e-12)
