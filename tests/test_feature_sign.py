@@ -7,6 +7,7 @@ import pytest
 import scipy.linalg
 
 from convexforecast.core.solvers._feature_sign_kernel import (
+    FULL_GRADIENT_EVERY,
     NEEDS_ROBUST_STEP,
     OPTIMAL,
     _append,
@@ -67,20 +68,34 @@ def test_append_refuses_a_dependent_column():
 @pytest.mark.parametrize("seed", range(5))
 def test_kernel_reaches_the_same_optimum_as_refactorised_steps(seed):
     G, q, beta = _lasso_problem(seed)
-    z, status, n_steps = feature_sign_steps(G, q, beta, np.zeros(len(q)), 1e-11 * beta, 10_000)
+    z, status, n_steps, _, _ = feature_sign_steps(G, q, beta, np.zeros(len(q)), 1e-11 * beta, 10_000)
     assert status == OPTIMAL and n_steps > 0
     assert _kkt_violation(G, q, beta, z) <= 1e-8 * beta
     np.testing.assert_allclose(z, _python_only(G, q, beta, np.zeros(len(q))), atol=1e-9)
+
+
+def test_kernel_updates_its_gradient_over_many_steps_and_ends_on_the_exact_one():
+    """The gradient is updated along each step and recomputed every FULL_GRADIENT_EVERY steps
+    and before optimality is declared: a long search ends where the refactorised one does."""
+    rng = np.random.default_rng(7)
+    A = rng.standard_normal((400, 240))
+    y = A @ (rng.standard_normal(240) * (rng.random(240) < 0.6)) + 0.1 * rng.standard_normal(400)
+    G, q = A.T @ A, A.T @ y
+    beta = 1e-3 * float(np.abs(q).max())
+    z, status, n_steps, _, _ = feature_sign_steps(G, q, beta, np.zeros(len(q)), 1e-11 * beta, 10_000)
+    assert status == OPTIMAL and n_steps > 2 * FULL_GRADIENT_EVERY
+    assert _kkt_violation(G, q, beta, z) <= 1e-8 * beta
+    np.testing.assert_allclose(z, _python_only(G, q, beta, np.zeros(len(q))), atol=1e-8)
 
 
 def test_kernel_hands_dependent_columns_to_the_robust_step():
     G, q, beta = _lasso_problem(2, duplicate=True)
     start = np.zeros(len(q))
     start[2] = start[3] = start[4] = 1.0  # column 3 = column 2 + column 4: no Cholesky factor
-    z, status, n_steps = feature_sign_steps(G, q, beta, start, 1e-11 * beta, 10_000)
+    z, status, n_steps, _, _ = feature_sign_steps(G, q, beta, start, 1e-11 * beta, 10_000)
     assert (status, n_steps) == (NEEDS_ROBUST_STEP, 0)
     np.testing.assert_array_equal(z, start)
-    solved, _ = feature_sign(G, q, beta, start, max_steps=10_000)
+    solved, _, _ = feature_sign(G, q, beta, start, max_steps=10_000)
     assert _kkt_violation(G, q, beta, solved) <= 1e-8 * beta
     reference = _python_only(G, q, beta, start)
 
@@ -106,7 +121,7 @@ def test_search_on_dependent_columns_ends_in_few_steps(seed):
     rng = np.random.default_rng(seed)
     start = np.zeros(len(q))
     start[[0, 1, 2, 3, 4]] = rng.uniform(0.5, 1.5, 5)  # both dependent groups active
-    solved, n_steps = feature_sign(G, q, beta, start, max_steps=10_000)
+    solved, n_steps, _ = feature_sign(G, q, beta, start, max_steps=10_000)
     assert n_steps <= 4 * len(q)
     assert _kkt_violation(G, q, beta, solved) <= 1e-8 * beta
 
@@ -128,13 +143,13 @@ def test_search_leaves_a_nearly_dependent_active_set(seed):
     beta = 0.02 * float(np.abs(q).max())
     start = np.zeros(12)
     start[:4] = rng.uniform(0.5, 1.5, 4)
-    solved, _ = feature_sign(G, q, beta, start, max_steps=10_000)
+    solved, _, _ = feature_sign(G, q, beta, start, max_steps=10_000)
     assert _kkt_violation(G, q, beta, solved) <= 1e-8 * beta
 
 
 def test_kernel_accepts_a_lapack_factor_of_its_start():
     G, q, beta = _lasso_problem(4)
-    start, _, _ = feature_sign_steps(G, q, 2.0 * beta, np.zeros(len(q)), 1e-11 * beta, 10_000)
+    start, _, _, _, _ = feature_sign_steps(G, q, 2.0 * beta, np.zeros(len(q)), 1e-11 * beta, 10_000)
     active = np.flatnonzero(start)
     assert active.size >= 3
     factor = scipy.linalg.cholesky(G[np.ix_(active, active)], lower=True)
@@ -144,6 +159,27 @@ def test_kernel_accepts_a_lapack_factor_of_its_start():
     np.testing.assert_allclose(with_factor[0], built[0], rtol=1e-9, atol=1e-12)
 
 
+def test_kernel_returns_the_factor_it_ends_with_and_accepts_it_in_its_order():
+    """The factor a search ends with (in the order the columns entered) starts the next search
+    on the same columns, e.g. the next restricted solve of a working set, without refactoring."""
+    G, q, beta = _lasso_problem(4)
+    z, status, _, L, order = feature_sign_steps(G, q, 2.0 * beta, np.zeros(len(q)),
+                                                1e-11 * beta, 10_000)
+    assert status == OPTIMAL and order.size >= 3
+    np.testing.assert_array_equal(np.sort(order), np.flatnonzero(z))
+    assert not (np.diff(order) > 0).all()  # entry order, not index order: the order matters
+    np.testing.assert_allclose(L @ L.T, G[np.ix_(order, order)], rtol=1e-10, atol=1e-10)
+    carried = feature_sign_steps(G, q, beta, z, 1e-11 * beta, 10_000, L.copy(), order.copy())
+    built = feature_sign_steps(G, q, beta, z, 1e-11 * beta, 10_000)
+    assert carried[1] == built[1] == OPTIMAL
+    np.testing.assert_allclose(carried[0], built[0], rtol=1e-9, atol=1e-12)
+    solved, _, factor = feature_sign(G, q, beta, z, 10_000, (order, L))
+    np.testing.assert_allclose(solved, built[0], rtol=1e-9, atol=1e-12)
+    np.testing.assert_array_equal(np.sort(factor[0]), np.flatnonzero(solved))
+    np.testing.assert_allclose(factor[1] @ factor[1].T, G[np.ix_(factor[0], factor[0])],
+                               rtol=1e-10, atol=1e-10)
+
+
 def test_kernel_rejects_a_factor_with_a_vanishing_pivot():
     G, q, beta = _lasso_problem(2, duplicate=True)
     start = np.zeros(len(q))
@@ -151,5 +187,5 @@ def test_kernel_rejects_a_factor_with_a_vanishing_pivot():
     active = np.flatnonzero(start)
     # the jitter makes the factor exist, with a last squared pivot ~3e-11 (< 1e-12·G_jj)
     factor = np.linalg.cholesky(G[np.ix_(active, active)] + 1e-11 * np.eye(3))
-    z, status, n_steps = feature_sign_steps(G, q, beta, start, 1e-11 * beta, 10_000, factor)
+    z, status, n_steps, _, _ = feature_sign_steps(G, q, beta, start, 1e-11 * beta, 10_000, factor)
     assert (status, n_steps) == (NEEDS_ROBUST_STEP, 0)

@@ -16,6 +16,7 @@ from convexforecast.core.fit import fit_convex_network
 from convexforecast.core.solvers.column_stack import CappedRampStack
 from convexforecast.core.solvers.lasso import LassoSolution, dual_objective
 from convexforecast.core.solvers.working_set import (
+    FACTOR_REUSES,
     WorkingSet,
     _locate,
     beta_max,
@@ -218,6 +219,34 @@ def test_working_set_grows_its_column_buffer_without_a_second_copy():
     assert growth < 1.5 * new_bytes  # a copy would hold 32 new columns beside the 16 old: 2×
     expected = np.column_stack([dicts[0].columns(np.array([k]))[:, 0] for k in range(1, 33)])
     np.testing.assert_allclose(ws.cols, expected - expected.mean(axis=0), atol=1e-12)
+
+
+def test_working_set_carries_the_factor_of_its_solution_to_the_next_restricted_solve():
+    """A restricted solve ends with the Cholesky factor of its active columns; the next one (a
+    later round or the next β of a path) starts from it while those columns are still the
+    non-zeros, and from a fresh factorisation after FACTOR_REUSES carries or a new start."""
+    X, y = _problem(13, 300, 3)
+    dicts = make_dictionaries(X, 3, "relu", 0.01, None)
+    bmax = beta_max(dicts, y)
+    ws = WorkingSet(X.shape[0])
+    solve_working_set(dicts, y, 1e-2 * bmax, workspace=ws)
+    order, L, carried = ws.carried_factor()
+    np.testing.assert_array_equal(np.sort(order), np.flatnonzero(ws.coef))
+    scale = ws.gram.diagonal().max()
+    np.testing.assert_allclose(L @ L.T, ws.gram[np.ix_(order, order)], atol=1e-10 * scale)
+    path = solve_working_set(dicts, y, 5e-3 * bmax, workspace=ws)  # starts from that factor
+    cold = solve_working_set(dicts, y, 5e-3 * bmax)
+    assert path.converged and cold.converged
+    assert abs(path.primal - cold.primal) <= 1e-6 * cold.primal
+    order, L, carried = ws.carried_factor()
+    ws.keep_factor((order, L), FACTOR_REUSES)
+    assert ws.carried_factor() is None  # carried often enough: refactorised next time
+    ws.keep_factor((order, L), 0)
+    assert ws.carried_factor() is not None
+    other = LassoSolution(np.array([1.0]), 0.0, 0.1, np.inf, -np.inf, 0, "warm start",
+                          inputs=np.array([0]), keys=np.array([5]), converged=False)
+    ws.start_from(other, dicts)
+    assert ws.carried_factor() is None  # other non-zeros: the factor does not apply
 
 
 def test_working_set_starts_from_a_solution_reusing_its_columns():

@@ -3,8 +3,10 @@
 :func:`feature_sign_steps` runs the classical feature-sign search (Lee et al., 2007) on a
 Gram matrix while every step is well-conditioned: the active set's Cholesky factor is
 extended by one forward substitution when a coordinate enters (O(a²)) and downdated by
-Givens rotations when one leaves (O(a²)), and the line search evaluates the objective
-along the segment in closed form (O(a) per sign change). It hands back to the caller,
+Givens rotations when one leaves (O(a²)), the line search evaluates the objective
+along the segment in closed form (O(a) per sign change), and the gradient moves with each
+step by the product ``G d`` the line search needs anyway (it is recomputed in full every
+:data:`FULL_GRADIENT_EVERY` steps and before optimality is declared). It hands back to the caller,
 with :data:`NEEDS_ROBUST_STEP`, as soon as an entering column is numerically dependent on
 the active ones or a step gives no descent; the caller then takes the eigendecomposition
 step of :mod:`convexforecast.core.working_set`.
@@ -17,6 +19,7 @@ from numba import njit
 
 OPTIMAL, NEEDS_ROBUST_STEP, STEP_LIMIT = 0, 1, 2
 DEPENDENT_PIVOT = 1e-12  # squared pivot / squared column norm below which a column is dependent
+FULL_GRADIENT_EVERY = 64  # steps between full gradients (in between: updated along each step)
 
 
 @njit(cache=True)
@@ -33,13 +36,13 @@ def _solve_lower(L: np.ndarray, m: int, b: np.ndarray) -> np.ndarray:
 
 @njit(cache=True)
 def _solve_upper(L: np.ndarray, m: int, b: np.ndarray) -> np.ndarray:
-    """Solve ``L[:m, :m]ᵀ x = b``."""
-    x = np.empty(m)
+    """Solve ``L[:m, :m]ᵀ x = b`` (by rows of L, which are contiguous)."""
+    x = b[:m].copy()
     for i in range(m - 1, -1, -1):
-        s = b[i]
-        for k in range(i + 1, m):
-            s -= L[k, i] * x[k]
-        x[i] = s / L[i, i]
+        x[i] /= L[i, i]
+        xi, row = x[i], L[i]
+        for k in range(i):
+            x[k] -= row[k] * xi
     return x
 
 
@@ -80,13 +83,27 @@ def _delete(L: np.ndarray, m: int, j: int) -> None:
 
 
 @njit(cache=True)
+def _gradient(G: np.ndarray, q: np.ndarray, z: np.ndarray, active: np.ndarray, m: int,
+              grad: np.ndarray) -> None:
+    """``grad = G z − q`` (z non-zero on ``active[:m]``), as axpys of G's contiguous rows."""
+    for i in range(q.shape[0]):
+        grad[i] = -q[i]
+    for p in range(m):
+        row, weight = G[active[p]], z[active[p]]
+        for i in range(q.shape[0]):
+            grad[i] += weight * row[i]
+
+
+@njit(cache=True)
 def feature_sign_steps(G: np.ndarray, q: np.ndarray, beta: float, z: np.ndarray, kkt_tol: float,
                        max_steps: int, factor: np.ndarray | None = None,
-                       ) -> tuple[np.ndarray, int, int]:
+                       factor_order: np.ndarray | None = None,
+                       ) -> tuple[np.ndarray, int, int, np.ndarray, np.ndarray]:
     """Feature-sign search on ``½ zᵀGz − qᵀz + β‖z‖₁`` from ``z`` while steps are well-posed.
 
-    ``factor``, if given, is the lower Cholesky factor of ``G`` on the non-zeros of ``z`` (in
-    index order), e.g. from LAPACK; without it the factor is built column by column.
+    ``factor``, if given, is the lower Cholesky factor of ``G`` on the non-zeros of ``z``, in
+    index order or in the order ``factor_order`` (the same indices), e.g. from LAPACK or the
+    factor an earlier search ended with; without it the factor is built column by column.
 
     Returns
     -------
@@ -96,6 +113,9 @@ def feature_sign_steps(G: np.ndarray, q: np.ndarray, beta: float, z: np.ndarray,
         :data:`OPTIMAL` (KKT holds to ``kkt_tol``), :data:`NEEDS_ROBUST_STEP` or
         :data:`STEP_LIMIT`.
     n_steps : int
+    factor, order : ndarray
+        With :data:`OPTIMAL`, the Cholesky factor of ``G`` on the non-zeros of ``z`` and
+        those indices in its order; empty otherwise.
     """
     n = q.shape[0]
     z = z.copy()
@@ -105,23 +125,23 @@ def feature_sign_steps(G: np.ndarray, q: np.ndarray, beta: float, z: np.ndarray,
     for i in range(n):
         if z[i] != 0.0:
             if factor is None and not _append(L, m, G, active, i):
-                return z, NEEDS_ROBUST_STEP, 0
+                return z, NEEDS_ROBUST_STEP, 0, L[:0, :0], active[:0]
             active[m] = i
             m += 1
     if factor is not None:
+        if factor_order is not None:
+            active[:m] = factor_order
         for p in range(m):
             if factor[p, p] * factor[p, p] <= DEPENDENT_PIVOT * G[active[p], active[p]]:
-                return z, NEEDS_ROBUST_STEP, 0
+                return z, NEEDS_ROBUST_STEP, 0, L[:0, :0], active[:0]
             for r in range(p + 1):
                 L[p, r] = factor[p, r]
     grad, curvature = np.empty(n), np.empty(n)
+    fresh = False  # whether grad was computed in full from z (else updated along the steps)
     for step in range(max_steps):
-        for i in range(n):  # grad = G z − q, as axpys of G's (contiguous) active rows
-            grad[i] = -q[i]
-        for p in range(m):
-            row, weight = G[active[p]], z[active[p]]
-            for i in range(n):
-                grad[i] += weight * row[i]
+        if not fresh and step % FULL_GRADIENT_EVERY == 0:
+            _gradient(G, q, z, active, m, grad)
+            fresh = True
         optimal_on_active = True
         for p in range(m):
             i = active[p]
@@ -138,9 +158,13 @@ def feature_sign_steps(G: np.ndarray, q: np.ndarray, beta: float, z: np.ndarray,
                 if z[i] == 0.0 and abs(grad[i]) > largest:
                     entering, largest = i, abs(grad[i])
             if entering < 0:
-                return z, OPTIMAL, step
+                if fresh:
+                    return z, OPTIMAL, step, L[:m, :m], active[:m]
+                _gradient(G, q, z, active, m, grad)  # confirm on the exact gradient
+                fresh = True
+                continue
             if not _append(L, m, G, active, entering):
-                return z, NEEDS_ROBUST_STEP, step
+                return z, NEEDS_ROBUST_STEP, step, L[:0, :0], active[:0]
             active[m] = entering
             theta[m] = -np.sign(grad[entering])
             size = m + 1
@@ -182,9 +206,17 @@ def feature_sign_steps(G: np.ndarray, q: np.ndarray, beta: float, z: np.ndarray,
             if delta <= best_delta:
                 best_t, best_delta, best_zero = t, delta, p
         if best_t < 0.0:
-            return z, NEEDS_ROBUST_STEP, step
+            return z, NEEDS_ROBUST_STEP, step, L[:0, :0], active[:0]
         for p in range(size):
             z[active[p]] = 0.0 if p == best_zero else start[p] + best_t * direction[p]
+        # grad moves by t·G d, and by G's row times the round-off of the coordinate set to zero
+        for i in range(n):
+            grad[i] += best_t * curvature[i]
+        if best_zero >= 0:
+            row, leftover = G[active[best_zero]], start[best_zero] + best_t * direction[best_zero]
+            for i in range(n):
+                grad[i] -= leftover * row[i]
+        fresh = False
         m = size
         for p in range(m - 1, -1, -1):
             if z[active[p]] == 0.0:
@@ -192,4 +224,4 @@ def feature_sign_steps(G: np.ndarray, q: np.ndarray, beta: float, z: np.ndarray,
                 for r in range(p, m - 1):
                     active[r] = active[r + 1]
                 m -= 1
-    return z, STEP_LIMIT, max_steps
+    return z, STEP_LIMIT, max_steps, L[:0, :0], active[:0]

@@ -13,7 +13,11 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg
 
-from convexforecast.core.solvers._feature_sign_kernel import NEEDS_ROBUST_STEP, feature_sign_steps
+from convexforecast.core.solvers._feature_sign_kernel import (
+    NEEDS_ROBUST_STEP,
+    OPTIMAL,
+    feature_sign_steps,
+)
 
 __all__ = ["feature_sign"]
 
@@ -163,8 +167,9 @@ def _start_factor(G: np.ndarray, z: np.ndarray) -> np.ndarray | None:
         return None
 
 
-def feature_sign(G: np.ndarray, q: np.ndarray, beta: float, z: np.ndarray,
-                  max_steps: int) -> tuple[np.ndarray, int]:
+def feature_sign(G: np.ndarray, q: np.ndarray, beta: float, z: np.ndarray, max_steps: int,
+                 factor: tuple[np.ndarray, np.ndarray] | None = None,
+                 ) -> tuple[np.ndarray, int, tuple[np.ndarray, np.ndarray] | None]:
     """Exactly minimise ``½ zᵀGz − qᵀz + β‖z‖₁`` by feature-sign search from ``z``.
 
     Well-conditioned steps run compiled with an incrementally updated Cholesky factor
@@ -173,28 +178,39 @@ def feature_sign(G: np.ndarray, q: np.ndarray, beta: float, z: np.ndarray,
     that way, is taken by :func:`_robust_step`. Stops when the KKT conditions hold, when no
     descent is left in floating point, or after ``max_steps`` steps.
 
+    Parameters
+    ----------
+    factor : (order, L), optional
+        The lower Cholesky factor ``L`` of ``G`` on the non-zeros of ``z`` taken in the order
+        ``order`` (e.g. the factor an earlier search returned); else it is computed.
+
     Returns
     -------
     z : ndarray
         The minimiser.
     n_steps : int
         Steps taken (compiled and robust).
+    factor : (order, L) or None
+        The Cholesky factor on the minimiser's non-zeros, if the compiled search ended there.
     """
     kkt_tol = 1e-11 * max(beta, float(np.abs(q).max(initial=0.0)))
     G = np.ascontiguousarray(G)
     steps = 0
     while steps < max_steps:
-        z, status, used = feature_sign_steps(G, q, beta, z, kkt_tol, max_steps - steps,
-                                             _start_factor(G, z))
+        order, start = (None, _start_factor(G, z)) if factor is None else factor
+        factor = None  # after a robust step the factor is recomputed
+        z, status, used, L, active = feature_sign_steps(G, q, beta, z, kkt_tol,
+                                                        max_steps - steps, start, order)
         steps += used + 1
         if status != NEEDS_ROBUST_STEP:
-            return z, steps
+            return z, steps, ((active.copy(), np.ascontiguousarray(L)) if status == OPTIMAL
+                              else None)
         new_z = _robust_step(G, q, beta, z, kkt_tol)
         if new_z is None:
-            return z, steps
+            return z, steps, None
         before, after = _lasso_value(np.vstack([z, new_z]), G, q, beta)
         dropped = np.count_nonzero(new_z) < np.count_nonzero(z)  # a dependent column left
         if after >= before - 1e-15 * abs(before) and not dropped:
-            return (new_z if after <= before else z), steps  # no descent beyond round-off
+            return (new_z if after <= before else z), steps, None  # no descent beyond round-off
         z = new_z
-    return z, steps
+    return z, steps, None

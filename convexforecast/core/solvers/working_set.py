@@ -35,6 +35,11 @@ _GROWTH_STEP = 16
 #: support costs less time than half of it (BENCHMARKS.md, "What moved these figures").
 _SUPPORT_PER_ADDED = 4
 
+#: Restricted solves in a row that start from the Cholesky factor the previous one ended with
+#: (instead of a LAPACK factorisation, O(a³) on a active columns); then it is recomputed, which
+#: bounds the round-off its updates accumulate.
+FACTOR_REUSES = 16
+
 #: Rounds in a row without the decrease exact arithmetic guarantees before the solver stops.
 STALLED_ROUNDS = 15
 
@@ -57,6 +62,7 @@ class WorkingSet:
         self._cols = np.empty((n, capacity), order="F")
         self._gram = np.empty((capacity, capacity))
         self._stack: tuple | None = None  # (dictionaries, their CappedRampStack or None)
+        self._factor: tuple | None = None  # (codes in factor order, factor, times carried)
 
     @property
     def cols(self) -> np.ndarray:
@@ -97,6 +103,22 @@ class WorkingSet:
         if not found.all():
             self.append(start.inputs[~found], start.keys[~found], dictionaries,
                         start.coef[~found])
+
+    def carried_factor(self) -> tuple[np.ndarray, np.ndarray, int] | None:
+        """The Cholesky factor the last restricted solve ended with, as ``(order, L, times
+        carried)`` (``order``: the columns in the factor's order), if the non-zero coefficients
+        are still its columns and it was carried fewer than :data:`FACTOR_REUSES` times."""
+        if self._factor is None or self._factor[2] >= FACTOR_REUSES:
+            return None
+        found, at = _locate(self._factor[0], self.codes())
+        nonzero = np.flatnonzero(self.coef)
+        if not found.all() or not np.array_equal(np.sort(at), nonzero):
+            return None
+        return at, self._factor[1], self._factor[2]
+
+    def keep_factor(self, factor: tuple[np.ndarray, np.ndarray] | None, carried: int) -> None:
+        """Keep a restricted solve's final factor ``(order, L)`` (or None) for the next one."""
+        self._factor = None if factor is None else (self.codes()[factor[0]], factor[1], carried)
 
     def stack_for(self, dictionaries: list[ImplicitDictionary]) -> CappedRampStack | None:
         """The :class:`CappedRampStack` of ``dictionaries`` (built once per list), or None."""
@@ -173,7 +195,11 @@ def _compact(cols: np.ndarray, gram: np.ndarray, kept: np.ndarray, moved: int) -
 def _restricted_solve(ws: WorkingSet, y_c: np.ndarray, beta: float) -> np.ndarray:
     """The Lasso solution restricted to the working set's columns, from its coefficients."""
     q = ws.cols.T @ y_c
-    return feature_sign(ws.gram, q, beta, ws.coef, max_steps=50 * len(q) + 100)[0]
+    carried = ws.carried_factor()
+    z, _, factor = feature_sign(ws.gram, q, beta, ws.coef, max_steps=50 * len(q) + 100,
+                                factor=None if carried is None else carried[:2])
+    ws.keep_factor(factor, 0 if carried is None else carried[2] + 1)
+    return z
 
 
 def _guaranteed_decrease(ws: WorkingSet, inputs: np.ndarray, keys: np.ndarray,
