@@ -161,12 +161,15 @@ def test_capped_ramp_columns_match_clip_and_are_column_major():
 
 @pytest.mark.parametrize("hold_view", [False, True])
 def test_working_set_buffers_stay_consistent_through_updates(hold_view):
-    """Also while a view of the column buffer is alive: the buffer cannot then be reallocated
-    in place, and its growth copies instead."""
-    X, _ = _problem(11, 40, 3)
+    """Columns, Gram matrix, coefficients and correlations with a target stay those of the
+    columns held; also while a view of the column buffer is alive: the buffer cannot then be
+    reallocated in place, and its growth copies instead."""
+    X, y = _problem(11, 40, 3)
     dicts = make_dictionaries(X, 3, "relu", 0.01, None)
     rng = np.random.default_rng(1)
     ws = WorkingSet(X.shape[0], capacity=2)  # forces buffer growth
+    target = y - y.mean()
+    ws.correlations(target)  # from now on kept per column
     view = ws._cols[:, :2] if hold_view else None
     snapshot = None if view is None else view.copy()
     for _ in range(6):
@@ -179,12 +182,14 @@ def test_working_set_buffers_stay_consistent_through_updates(hold_view):
         coef = rng.normal(size=7)
         before = dict(zip(zip(ws.inputs[keep].tolist(), ws.keys[keep].tolist(), strict=True),
                           ws.coef[keep], strict=True))
-        ws.update(keep, inputs[fresh], keys[fresh], dicts, new_coef=coef[fresh])
+        ws.retain(keep)
+        ws.append(inputs[fresh], keys[fresh], dicts, coef[fresh])
         expected = np.column_stack([dicts[i].columns(np.array([k]))[:, 0]
                                     for i, k in zip(ws.inputs, ws.keys, strict=True)])
         expected -= expected.mean(axis=0)
         np.testing.assert_allclose(ws.cols, expected, atol=1e-12)
         np.testing.assert_allclose(ws.gram, expected.T @ expected, atol=1e-10)
+        np.testing.assert_allclose(ws.correlations(target), expected.T @ target, atol=1e-12)
         assert (np.diff(ws.inputs[ws.inputs.size - int(fresh.sum()):]) >= 0).all()
         after = dict(zip(zip(ws.inputs.tolist(), ws.keys.tolist(), strict=True), ws.coef,
                          strict=True))
@@ -193,6 +198,8 @@ def test_working_set_buffers_stay_consistent_through_updates(hold_view):
         for i, k, c in zip(inputs[fresh], keys[fresh], coef[fresh], strict=True):
             assert after[(int(i), int(k))] == c
     assert ws._cols.shape[1] > 2
+    other = target[::-1].copy()  # another target: computed afresh
+    np.testing.assert_allclose(ws.correlations(other), expected.T @ other, atol=1e-12)
     if hold_view:  # the old buffer was left to the view, untouched
         assert view.base is not ws._cols
         np.testing.assert_array_equal(view, snapshot)
@@ -253,8 +260,7 @@ def test_working_set_starts_from_a_solution_reusing_its_columns():
     X, y = _problem(12, 40, 2)
     dicts = make_dictionaries(X, 3, "relu", 0.01, None)
     ws = WorkingSet(X.shape[0])
-    ws.update(np.zeros(0, dtype=bool), np.array([0, 0, 1]), np.array([3, 7, 5]), dicts,
-              new_coef=np.array([1.0, 2.0, 0.0]))
+    ws.append(np.array([0, 0, 1]), np.array([3, 7, 5]), dicts, np.array([1.0, 2.0, 0.0]))
     gram_before = ws.gram[:2, :2].copy()
     start = LassoSolution(np.array([-1.0, 4.0]), 0.0, 0.1, np.inf, -np.inf, 0, "warm start",
                           inputs=np.array([1, 0]), keys=np.array([9, 7]), converged=False)

@@ -63,6 +63,8 @@ class WorkingSet:
         self._gram = np.empty((capacity, capacity))
         self._stack: tuple | None = None  # (dictionaries, their CappedRampStack or None)
         self._factor: tuple | None = None  # (codes in factor order, factor, times carried)
+        self._target: np.ndarray | None = None  # the centred target of the correlations
+        self._correlations = np.empty(0)  # columnᵀ target, per column, once a target is set
 
     @property
     def cols(self) -> np.ndarray:
@@ -103,6 +105,15 @@ class WorkingSet:
         if not found.all():
             self.append(start.inputs[~found], start.keys[~found], dictionaries,
                         start.coef[~found])
+
+    def correlations(self, target: np.ndarray) -> np.ndarray:
+        """``A_Wᵀ target``: kept per column, so that only new columns cost a pass over the
+        rows while the target stays the same (a solve, or a β path)."""
+        if self._target is not target and (self._target is None
+                                           or not np.array_equal(self._target, target)):
+            self._target = target
+            self._correlations = self.cols.T @ target
+        return self._correlations
 
     def carried_factor(self) -> tuple[np.ndarray, np.ndarray, int] | None:
         """The Cholesky factor the last restricted solve ended with, as ``(order, L, times
@@ -148,6 +159,8 @@ class WorkingSet:
             _compact(self._cols, self._gram, kept, moved)
         self.means, self.inputs = self.means[kept], self.inputs[kept]
         self.keys, self.coef = self.keys[kept], self.coef[kept]
+        if self._target is not None:
+            self._correlations = self._correlations[kept]
 
     def append(self, inputs: np.ndarray, keys: np.ndarray, dictionaries: list[ImplicitDictionary],
                coef: np.ndarray | None = None) -> None:
@@ -168,12 +181,9 @@ class WorkingSet:
         self.inputs = np.concatenate([self.inputs, inputs])
         self.keys = np.concatenate([self.keys, keys])
         self.coef = np.concatenate([self.coef, coef])
-
-    def update(self, keep: np.ndarray, new_inputs: np.ndarray, new_keys: np.ndarray,
-               dictionaries: list[ImplicitDictionary], new_coef: np.ndarray | None = None) -> None:
-        """:meth:`retain` the columns ``keep``, then :meth:`append` the new ones."""
-        self.retain(keep)
-        self.append(new_inputs, new_keys, dictionaries, new_coef)
+        if self._target is not None:
+            self._correlations = np.concatenate([self._correlations,
+                                                 new_cols.T @ self._target])
 
 
 @njit(cache=True)
@@ -194,7 +204,7 @@ def _compact(cols: np.ndarray, gram: np.ndarray, kept: np.ndarray, moved: int) -
 
 def _restricted_solve(ws: WorkingSet, y_c: np.ndarray, beta: float) -> np.ndarray:
     """The Lasso solution restricted to the working set's columns, from its coefficients."""
-    q = ws.cols.T @ y_c
+    q = ws.correlations(y_c)
     carried = ws.carried_factor()
     z, _, factor = feature_sign(ws.gram, q, beta, ws.coef, max_steps=50 * len(q) + 100,
                                 factor=None if carried is None else carried[:2])
@@ -300,6 +310,7 @@ def solve_working_set(dictionaries: list[ImplicitDictionary], y: np.ndarray, bet
         # optimise on the start's columns first: the first pricing then finds the columns
         # missing from them, not the errors of a start made for other data or another β
         ws.coef = _restricted_solve(ws, y_c, beta)
+        ws.retain(ws.coef != 0.0)  # the residual then reads only the non-zero columns
     r = y_c - ws.cols @ ws.coef
     best_dual, primal, max_abs = -np.inf, np.inf, np.inf
     guaranteed, stalled, converged = 0.0, 0, False
@@ -325,9 +336,10 @@ def solve_working_set(dictionaries: list[ImplicitDictionary], y: np.ndarray, bet
         viol = fresh & (np.abs(c_vals) > beta)
         order = np.flatnonzero(viol)[np.argsort(-np.abs(c_vals[viol]), kind="stable")]
         order = order[:k]
-        ws.update(ws.coef != 0.0, c_inputs[order], c_keys[order], dictionaries)
+        ws.append(c_inputs[order], c_keys[order], dictionaries)
         guaranteed = _guaranteed_decrease(ws, c_inputs[order], c_keys[order], c_vals[order], beta)
         ws.coef = _restricted_solve(ws, y_c, beta)
+        ws.retain(ws.coef != 0.0)
         r = y_c - ws.cols @ ws.coef
     if not converged and warn:
         warnings.warn(
