@@ -32,7 +32,7 @@ _GROWTH_STEP = 16
 
 #: A round adds at most one violator per this many columns of the support (or ``initial_size``):
 #: most added columns leave again, and each costs an n-row Gram update, so a quarter of the
-#: support costs less time than half of it (BENCHMARKS.md, "What moved these figures").
+#: support costs less time than half of it (BENCHMARKS.md, "What moved the issue-13 figures").
 _SUPPORT_PER_ADDED = 4
 
 #: Restricted solves in a row that start from the Cholesky factor the previous one ended with
@@ -109,9 +109,8 @@ class WorkingSet:
     def correlations(self, target: np.ndarray) -> np.ndarray:
         """``A_Wᵀ target``: kept per column, so that only new columns cost a pass over the
         rows while the target stays the same (a solve, or a β path)."""
-        if self._target is not target and (self._target is None
-                                           or not np.array_equal(self._target, target)):
-            self._target = target
+        if self._target is None or not np.array_equal(self._target, target):
+            self._target = target.copy()
             self._correlations = self.cols.T @ target
         return self._correlations
 
