@@ -201,14 +201,17 @@ def _compact(cols: np.ndarray, gram: np.ndarray, kept: np.ndarray, moved: int) -
             gram[a, b] = gram[row, kept[b]]
 
 
-def _restricted_solve(ws: WorkingSet, y_c: np.ndarray, beta: float) -> np.ndarray:
-    """The Lasso solution restricted to the working set's columns, from its coefficients."""
+def _restricted_solve(ws: WorkingSet, y_c: np.ndarray, beta: float) -> None:
+    """Set the working set's coefficients to the Lasso solution restricted to its columns
+    (started from the current ones), then drop the columns left at zero: the residual then
+    reads only the non-zeros."""
     q = ws.correlations(y_c)
     carried = ws.carried_factor()
     z, _, factor = feature_sign(ws.gram, q, beta, ws.coef, max_steps=50 * len(q) + 100,
                                 factor=None if carried is None else carried[:2])
     ws.keep_factor(factor, 0 if carried is None else carried[2] + 1)
-    return z
+    ws.coef = z
+    ws.retain(z != 0.0)
 
 
 def _guaranteed_decrease(ws: WorkingSet, inputs: np.ndarray, keys: np.ndarray,
@@ -308,8 +311,7 @@ def solve_working_set(dictionaries: list[ImplicitDictionary], y: np.ndarray, bet
     if len(ws.keys):
         # optimise on the start's columns first: the first pricing then finds the columns
         # missing from them, not the errors of a start made for other data or another β
-        ws.coef = _restricted_solve(ws, y_c, beta)
-        ws.retain(ws.coef != 0.0)  # the residual then reads only the non-zero columns
+        _restricted_solve(ws, y_c, beta)
     r = y_c - ws.cols @ ws.coef
     best_dual, primal, max_abs = -np.inf, np.inf, np.inf
     guaranteed, stalled, converged = 0.0, 0, False
@@ -337,8 +339,7 @@ def solve_working_set(dictionaries: list[ImplicitDictionary], y: np.ndarray, bet
         order = order[:k]
         ws.append(c_inputs[order], c_keys[order], dictionaries)
         guaranteed = _guaranteed_decrease(ws, c_inputs[order], c_keys[order], c_vals[order], beta)
-        ws.coef = _restricted_solve(ws, y_c, beta)
-        ws.retain(ws.coef != 0.0)
+        _restricted_solve(ws, y_c, beta)
         r = y_c - ws.cols @ ws.coef
     if not converged and warn:
         warnings.warn(
