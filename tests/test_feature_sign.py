@@ -10,6 +10,8 @@ from convexforecast.core.solvers._feature_sign_kernel import (
     FULL_GRADIENT_EVERY,
     NEEDS_ROBUST_STEP,
     OPTIMAL,
+    STALL_STEPS,
+    STALLED,
     _append,
     _delete,
     feature_sign_steps,
@@ -103,6 +105,40 @@ def test_kernel_hands_dependent_columns_to_the_robust_step():
         return 0.5 * v @ G @ v - q @ v + beta * np.abs(v).sum()
 
     assert objective(solved) == pytest.approx(objective(reference), rel=1e-12)
+
+
+def _negligible_entries(n_weak: int):
+    """One strong column and ``n_weak`` orthogonal columns that each violate the KKT conditions
+    by 1e-10 β: each entry lowers the objective by ~1e-22 of its value, below round-off."""
+    beta = 1.0
+    G = np.eye(1 + n_weak)
+    q = np.r_[10.0, np.full(n_weak, beta * (1 + 1e-10))]
+    start = np.r_[9.0, np.zeros(n_weak)]  # optimal on the strong column alone
+    return G, q, beta, start
+
+
+def test_kernel_hands_back_a_search_that_lowers_the_objective_only_by_round_off():
+    G, q, beta, start = _negligible_entries(3 * STALL_STEPS)
+    z, status, n_steps, _, _ = feature_sign_steps(G, q, beta, start, 1e-11 * beta, 10_000)
+    assert status == STALLED and n_steps == STALL_STEPS
+    assert np.count_nonzero(z[1:]) == n_steps  # one column entered per step
+    assert z[0] == start[0]
+    # without stalling it would take one step per weak column and declare the KKT conditions
+    few = _negligible_entries(STALL_STEPS // 2)
+    assert feature_sign_steps(*few[:3], few[3], 1e-11 * beta, 10_000)[1] == OPTIMAL
+
+
+def test_search_that_stalls_refactorises_then_ends_at_the_optimum_to_round_off():
+    G, q, beta, start = _negligible_entries(3 * STALL_STEPS)
+
+    def objective(v):
+        return 0.5 * v @ G @ v - q @ v + beta * np.abs(v).sum()
+
+    solved, n_steps, _ = feature_sign(G, q, beta, start, max_steps=10_000)
+    exact = np.r_[9.0, np.full(3 * STALL_STEPS, 1e-10)]
+    assert n_steps < 3 * STALL_STEPS  # the search did not enter every weak column
+    assert objective(solved) == pytest.approx(objective(exact), rel=1e-15)
+    assert abs(solved[0] - 9.0) <= 1e-12
 
 
 def test_kernel_does_not_mutate_its_start():

@@ -110,6 +110,8 @@ def test_compiled_pricing_returns_the_strongest_candidates_in_order(seed):
     assert 1 <= keys.size <= k and np.unique(keys).size == keys.size
     a, b = dictionary.decode(keys)
     assert (a < b).all() and (b < dictionary.n_unique).all()
+    # no two pairs share an end: pairs with a common end span few directions
+    assert np.unique(np.r_[a, b]).size == 2 * keys.size
     np.testing.assert_allclose(dictionary.columns(keys).T @ r, vals, rtol=1e-10, atol=1e-12)
     assert (np.diff(np.abs(vals)) <= 0).all()  # strongest first
     assert abs(vals[0]) == pytest.approx(max_abs, rel=1e-12)  # the best pair is always found

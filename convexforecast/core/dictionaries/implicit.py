@@ -114,8 +114,12 @@ def capped_ramp_prices(inverse: np.ndarray, u: np.ndarray, r: np.ndarray,
     """Depth ≥ 3 pricing in one pass: ``max |c_a − c_b|`` and the top-k pairs.
 
     Candidate ends are the ``⌈√(2k)⌉ + 2`` strongest local maxima and minima of ``c``, so
-    that the k pairs spread over distinct bumps of the residual instead of near-duplicates;
-    ties are broken by key, so the result is deterministic.
+    that the pairs spread over distinct bumps of the residual instead of near-duplicates.
+    Pairs are then taken strongest first, skipping any that shares an end with a pair taken
+    before: pairs with a common end span few directions (``C_ab + C_bc = C_ac``), so most of
+    them would enter a working set only to leave it again. Up to k pairs are returned (fewer
+    when the candidates run out); the strongest pair is always among them. Ties are broken by
+    key, so the result is deterministic.
     """
     n = u.shape[0]
     agg = np.zeros(n)
@@ -146,7 +150,19 @@ def capped_ramp_prices(inverse: np.ndarray, u: np.ndarray, r: np.ndarray,
                 pairs.append(min(i, j) * n + max(i, j))
     keys = np.unique(np.array(pairs, dtype=np.int64))
     vals = c[keys // n] - c[keys % n]
-    top = np.argsort(-np.abs(vals), kind="mergesort")[:k]
+    order = np.argsort(-np.abs(vals), kind="mergesort")
+    used = np.zeros(n, dtype=np.bool_)  # ends of the pairs taken
+    chosen = np.empty(min(k, order.shape[0]), dtype=np.int64)
+    count = 0
+    for t in order:
+        if count == chosen.shape[0]:
+            break
+        a, b = keys[t] // n, keys[t] % n
+        if not (used[a] or used[b]):
+            used[a] = used[b] = True
+            chosen[count] = t
+            count += 1
+    top = chosen[:count]
     return max_abs, keys[top], vals[top]
 
 

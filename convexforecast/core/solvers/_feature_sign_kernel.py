@@ -9,7 +9,13 @@ step by the product ``G d`` the line search needs anyway (it is recomputed in fu
 :data:`FULL_GRADIENT_EVERY` steps and before optimality is declared). It hands back to the caller,
 with :data:`NEEDS_ROBUST_STEP`, as soon as an entering column is numerically dependent on
 the active ones or a step gives no descent; the caller then takes the eigendecomposition
-step of :mod:`convexforecast.core.working_set`.
+step of :mod:`convexforecast.core.solvers.feature_sign`. It hands back with :data:`STALLED`
+after :data:`STALL_STEPS` steps in a row that lower the objective by no more than round-off:
+on large, nearly dependent active sets a factor updated over many steps can make the search
+cycle between active sets of the same value, which a fresh factorisation ends.
+
+The forward substitution's dot products may be reassociated (vectorised): the result is the
+same on every run of one machine, and differs from the sequential sum by round-off only.
 """
 
 from __future__ import annotations
@@ -17,12 +23,13 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-OPTIMAL, NEEDS_ROBUST_STEP, STEP_LIMIT = 0, 1, 2
+OPTIMAL, NEEDS_ROBUST_STEP, STEP_LIMIT, STALLED = 0, 1, 2, 3
 DEPENDENT_PIVOT = 1e-12  # squared pivot / squared column norm below which a column is dependent
 FULL_GRADIENT_EVERY = 64  # steps between full gradients (in between: updated along each step)
+STALL_STEPS = 64  # steps in a row without a decrease beyond round-off, then :data:`STALLED`
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath={"reassoc"})
 def _solve_lower(L: np.ndarray, m: int, b: np.ndarray) -> np.ndarray:
     """Solve ``L[:m, :m] x = b``."""
     x = np.empty(m)
@@ -110,8 +117,8 @@ def feature_sign_steps(G: np.ndarray, q: np.ndarray, beta: float, z: np.ndarray,
     z : ndarray
         The last iterate (a copy).
     status : int
-        :data:`OPTIMAL` (KKT holds to ``kkt_tol``), :data:`NEEDS_ROBUST_STEP` or
-        :data:`STEP_LIMIT`.
+        :data:`OPTIMAL` (KKT holds to ``kkt_tol``), :data:`NEEDS_ROBUST_STEP`,
+        :data:`STALLED` or :data:`STEP_LIMIT`.
     n_steps : int
     factor, order : ndarray
         With :data:`OPTIMAL`, the Cholesky factor of ``G`` on the non-zeros of ``z`` and
@@ -138,6 +145,7 @@ def feature_sign_steps(G: np.ndarray, q: np.ndarray, beta: float, z: np.ndarray,
                 L[p, r] = factor[p, r]
     grad, curvature = np.empty(n), np.empty(n)
     fresh = False  # whether grad was computed in full from z (else updated along the steps)
+    reference, since = np.inf, 0  # the objective at the last decrease beyond round-off, and when
     for step in range(max_steps):
         if not fresh and step % FULL_GRADIENT_EVERY == 0:
             _gradient(G, q, z, active, m, grad)
@@ -188,6 +196,10 @@ def feature_sign_steps(G: np.ndarray, q: np.ndarray, beta: float, z: np.ndarray,
             current += 0.5 * start[p] * (grad[i] - q[i])
             dGd += direction[p] * curvature[i]
         current += beta * l1_start
+        if current < reference - 1e-13 * abs(current):
+            reference, since = current, step
+        elif step - since >= STALL_STEPS:
+            return z, STALLED, step, L[:0, :0], active[:0]
         best_t, best_delta, best_zero = -1.0, 1e-13 * abs(current), -1
         for p in range(-1, size):
             if p < 0:

@@ -16,6 +16,7 @@ import scipy.linalg
 from convexforecast.core.solvers._feature_sign_kernel import (
     NEEDS_ROBUST_STEP,
     OPTIMAL,
+    STALLED,
     feature_sign_steps,
 )
 
@@ -175,8 +176,10 @@ def feature_sign(G: np.ndarray, q: np.ndarray, beta: float, z: np.ndarray, max_s
     Well-conditioned steps run compiled with an incrementally updated Cholesky factor
     (:func:`~convexforecast.core._feature_sign_kernel.feature_sign_steps`); a step whose
     entering column is numerically dependent on the active ones, or which gives no descent
-    that way, is taken by :func:`_robust_step`. Stops when the KKT conditions hold, when no
-    descent is left in floating point, or after ``max_steps`` steps.
+    that way, is taken by :func:`_robust_step`; a compiled search that stalls (no decrease
+    beyond round-off for many steps) restarts once from a fresh factorisation, then takes a
+    robust step. Stops when the KKT conditions hold, when no descent is left in floating
+    point, or after ``max_steps`` steps.
 
     Parameters
     ----------
@@ -195,14 +198,17 @@ def feature_sign(G: np.ndarray, q: np.ndarray, beta: float, z: np.ndarray, max_s
     """
     kkt_tol = 1e-11 * max(beta, float(np.abs(q).max(initial=0.0)))
     G = np.ascontiguousarray(G)
-    steps = 0
+    steps, status = 0, OPTIMAL
     while steps < max_steps:
         order, start = (None, _start_factor(G, z)) if factor is None else factor
         factor = None  # after a robust step the factor is recomputed
+        previous = status
         z, status, used, L, active = feature_sign_steps(G, q, beta, z, kkt_tol,
                                                         max_steps - steps, start, order)
         steps += used + 1
-        if status != NEEDS_ROBUST_STEP:
+        if status == STALLED and previous != STALLED:
+            continue  # the round-off of a long-updated factor can stall the search: refactorise
+        if status not in (NEEDS_ROBUST_STEP, STALLED):
             return z, steps, ((active.copy(), np.ascontiguousarray(L)) if status == OPTIMAL
                               else None)
         new_z = _robust_step(G, q, beta, z, kkt_tol)
