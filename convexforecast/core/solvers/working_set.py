@@ -31,9 +31,9 @@ __all__ = ["WorkingSet", "beta_max", "codes", "price_all", "solve_working_set"]
 _GROWTH_STEP = 16
 
 #: A round adds at most one violator per this many columns of the support (or ``initial_size``):
-#: most added columns leave again, and each costs an n-row Gram update, so a quarter of the
-#: support costs less time than half of it (BENCHMARKS.md, "What moved the issue-13 figures").
-_SUPPORT_PER_ADDED = 4
+#: each costs an n-row Gram update and many leave again, so an eighth of the support per round
+#: costs less time than a quarter or a half (BENCHMARKS.md, "What moved the issue-13 figures").
+_SUPPORT_PER_ADDED = 8
 
 #: Restricted solves in a row that start from the Cholesky factor the previous one ended with
 #: (instead of a LAPACK factorisation, O(a³) on a active columns); then it is recomputed, which
@@ -291,8 +291,8 @@ def solve_working_set(dictionaries: list[ImplicitDictionary], y: np.ndarray, bet
         the first working set, optimised on before the first pricing.
     initial_size : int
         Most columns added per iteration while the support is small: each iteration adds
-        at most ``max(initial_size, support // 4)`` violators (and prices that many per
-        input).
+        at most ``max(initial_size, support // 8)`` violators (and asks each input's pricing
+        for up to that many; capped-ramp inputs return pairs with distinct ends).
     warn : bool
         Emit a ConvergenceWarning when stopping above ``tol``: after ``max_iter``
         iterations, or after :data:`STALLED_ROUNDS` iterations in a row whose primal fell by
