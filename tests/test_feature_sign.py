@@ -38,6 +38,10 @@ def _kkt_violation(G, q, beta, z):
                (np.abs(grad[~active]) - beta).max(initial=0.0))
 
 
+def _objective(G, q, beta, z):
+    return 0.5 * z @ G @ z - q @ z + beta * np.abs(z).sum()
+
+
 def _python_only(G, q, beta, z):
     kkt_tol = 1e-11 * max(beta, float(np.abs(q).max()))
     while (new := _robust_step(G, q, beta, z, kkt_tol)) is not None:
@@ -101,10 +105,8 @@ def test_kernel_hands_dependent_columns_to_the_robust_step():
     assert _kkt_violation(G, q, beta, solved) <= 1e-8 * beta
     reference = _python_only(G, q, beta, start)
 
-    def objective(v):
-        return 0.5 * v @ G @ v - q @ v + beta * np.abs(v).sum()
-
-    assert objective(solved) == pytest.approx(objective(reference), rel=1e-12)
+    assert _objective(G, q, beta, solved) == pytest.approx(_objective(G, q, beta, reference),
+                                                           rel=1e-12)
 
 
 def _negligible_entries(n_weak: int):
@@ -131,13 +133,11 @@ def test_kernel_hands_back_a_search_that_lowers_the_objective_only_by_round_off(
 def test_search_that_stalls_refactorises_then_ends_at_the_optimum_to_round_off():
     G, q, beta, start = _negligible_entries(3 * STALL_STEPS)
 
-    def objective(v):
-        return 0.5 * v @ G @ v - q @ v + beta * np.abs(v).sum()
-
     solved, n_steps, _ = feature_sign(G, q, beta, start, max_steps=10_000)
     exact = np.r_[9.0, np.full(3 * STALL_STEPS, 1e-10)]
     assert n_steps < 3 * STALL_STEPS  # the search did not enter every weak column
-    assert objective(solved) == pytest.approx(objective(exact), rel=1e-15)
+    assert _objective(G, q, beta, solved) == pytest.approx(_objective(G, q, beta, exact),
+                                                           rel=1e-15)
     assert abs(solved[0] - 9.0) <= 1e-12
 
 
