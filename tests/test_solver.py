@@ -230,6 +230,18 @@ def test_working_set_grows_its_column_buffer_without_a_second_copy():
     np.testing.assert_allclose(ws.cols, expected - expected.mean(axis=0), atol=1e-12)
 
 
+def test_working_set_with_a_one_column_buffer_keeps_its_column_when_it_grows():
+    """An n × 1 buffer is both C- and Fortran-contiguous: growing it must not reshape it."""
+    X, _ = _problem(14, 50, 3)
+    dicts = make_dictionaries(X, 3, "relu", 0.01, None)
+    ws = WorkingSet(X.shape[0], capacity=1)
+    ws.append(np.array([0]), np.array([7]), dicts)
+    first = ws.cols[:, 0].copy()
+    ws.append(np.array([1, 2]), np.array([9, 11]), dicts)
+    np.testing.assert_array_equal(ws.cols[:, 0], first)
+    np.testing.assert_allclose(ws.gram, ws.cols.T @ ws.cols, atol=1e-12)
+
+
 def test_working_set_carries_the_factor_of_its_solution_to_the_next_restricted_solve():
     """A restricted solve ends with the Cholesky factor of its active columns; the next one (a
     later round or the next β of a path) starts from it while those columns are still the

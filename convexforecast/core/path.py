@@ -71,7 +71,7 @@ def _solve_path(X: np.ndarray, y: np.ndarray, betas: np.ndarray,
         certificates[:, b] = (solution.relative_gap, np.count_nonzero(solution.coef),
                               solution.n_iter)
         if score and fast and activation == "relu" and depth <= 3:
-            fits.append(Interpolant.from_solution(solution, used, y, depth))
+            fits.append(Interpolant.from_solution(solution, used, y, depth, stack))
         else:
             fits.append(canonicalize(X, y, solution, used, depth, activation))
         if portable:

@@ -26,6 +26,7 @@ from numba import njit
 
 from convexforecast.core.canonical.decomposition import ZERO_SLOPE
 from convexforecast.core.dictionaries.implicit import PairDictionary
+from convexforecast.core.solvers.column_stack import CappedRampStack
 from convexforecast.core.solvers.lasso import LassoSolution
 
 __all__ = ["Interpolant"]
@@ -92,6 +93,42 @@ def _add_input(x: np.ndarray, u: np.ndarray, values: np.ndarray, left: float, ri
             out[i] += values[k] + slope * (v - u[k])
 
 
+@njit(cache=True)
+def _fit_inputs(u: np.ndarray, offsets: np.ndarray, n_unique: np.ndarray, inverse: np.ndarray,
+                inputs: np.ndarray, a: np.ndarray, b: np.ndarray, coef: np.ndarray, depth: int,
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
+    """:func:`_fit_input` of every input with columns (in input order): values at the stacked
+    knots ``u``, left and right slopes, which inputs have columns, and the sum of the means."""
+    d = n_unique.shape[0]
+    values, left, right = np.zeros(u.shape[0]), np.zeros(d), np.zeros(d)
+    used = np.zeros(d, dtype=np.bool_)
+    fitted_mean = 0.0
+    for i in range(d):
+        mask = inputs == i
+        if not mask.any():
+            continue
+        used[i] = True
+        lo, hi = offsets[i], offsets[i] + n_unique[i]
+        values[lo:hi], left[i], right[i], mean = _fit_input(u[lo:hi], inverse[i], a[mask],
+                                                            b[mask], coef[mask], depth)
+        fitted_mean += mean
+    return values, left, right, used, fitted_mean
+
+
+@njit(cache=True)
+def _predict_inputs(X: np.ndarray, u: np.ndarray, offsets: np.ndarray, n_unique: np.ndarray,
+                    values: np.ndarray, used: np.ndarray, left: np.ndarray, right: np.ndarray,
+                    intervals: np.ndarray, intercept: float) -> np.ndarray:
+    """``intercept`` plus :func:`_add_input` of every input with columns, in input order."""
+    out = np.full(X.shape[0], intercept)
+    for j in range(n_unique.shape[0]):
+        if used[j]:
+            lo, hi = offsets[j], offsets[j] + n_unique[j]
+            _add_input(X[:, j], u[lo:hi], values[lo:hi], left[j], right[j], intervals[:, j],
+                       out)
+    return out
+
+
 @dataclass
 class Interpolant:
     """The canonical function of a ReLU working-set solution of depth 2 or 3, for prediction.
@@ -101,38 +138,44 @@ class Interpolant:
 
     Attributes
     ----------
-    knots, values : list of ndarray or None
-        Per input, the distinct data points and the function's values there (None for an
-        input without selected features).
+    knots, offsets, n_knots : ndarray
+        The distinct data points of every input, concatenated: input j's ``n_knots[j]``
+        points start at ``offsets[j]``.
+    values : ndarray
+        The function's values at the knots (zero on inputs without selected features).
+    used : ndarray of bool
+        Per input, whether it has selected features.
     left_slopes, right_slopes : ndarray
         Per input, the slopes beyond the smallest and the largest data point.
     intercept : float
         The output bias.
     """
 
-    knots: list[np.ndarray | None]
-    values: list[np.ndarray | None]
+    knots: np.ndarray
+    offsets: np.ndarray
+    n_knots: np.ndarray
+    values: np.ndarray
+    used: np.ndarray
     left_slopes: np.ndarray
     right_slopes: np.ndarray
     intercept: float
 
     @classmethod
     def from_solution(cls, solution: LassoSolution, dictionaries: list[PairDictionary],
-                      y: np.ndarray, depth: int) -> Interpolant:
-        """Build from a solution over the ``PairDictionary`` columns it was fitted on."""
-        n_inputs = len(dictionaries)
-        knots: list[np.ndarray | None] = [None] * n_inputs
-        values: list[np.ndarray | None] = [None] * n_inputs
-        left, right = np.zeros(n_inputs), np.zeros(n_inputs)
-        fitted_mean = 0.0
-        for i in np.unique(solution.inputs):
-            dictionary, mask = dictionaries[i], solution.inputs == i
-            a, b = dictionary.decode(solution.keys[mask])
-            values[i], left[i], right[i], mean = _fit_input(dictionary.u, dictionary.inverse, a, b,
-                                                            solution.coef[mask], depth)
-            knots[i] = dictionary.u
-            fitted_mean += mean
-        return cls(knots, values, left, right, float(y.mean() - fitted_mean))
+                      y: np.ndarray, depth: int,
+                      stack: CappedRampStack | None = None) -> Interpolant:
+        """Build from a solution over the ``PairDictionary`` columns it was fitted on
+        (``stack``: their :class:`CappedRampStack`, if built already)."""
+        stack = CappedRampStack.of(dictionaries) if stack is None else stack
+        if stack is None:
+            raise TypeError("`dictionaries` must all be PairDictionary (ReLU of depth 2 or 3). "
+                            f"Got {sorted({type(d).__name__ for d in dictionaries})}.")
+        n_unique = stack.n_unique[solution.inputs]
+        values, left, right, used, fitted_mean = _fit_inputs(
+            stack.u, stack.offsets, stack.n_unique, stack.inverse, solution.inputs,
+            solution.keys // n_unique, solution.keys % n_unique, solution.coef, depth)
+        return cls(stack.u, stack.offsets, stack.n_unique, values, used, left, right,
+                   float(y.mean() - fitted_mean))
 
     def predict(self, X: np.ndarray, intervals: dict | None = None) -> np.ndarray:
         """Evaluate at new inputs ``X`` of shape (m, d).
@@ -141,13 +184,15 @@ class Interpolant:
         ``X`` (a β path scored on one validation block); it caches where the points fall
         among each input's knots.
         """
-        out = np.full(X.shape[0], self.intercept)
-        intervals = {} if intervals is None else intervals
-        for j, (u, g) in enumerate(zip(self.knots, self.values, strict=True)):
-            if g is None:
-                continue
-            if j not in intervals or intervals[j][0] is not u:
-                intervals[j] = (u, np.searchsorted(u, X[:, j], side="right") - 1)
-            _add_input(X[:, j], u, g, self.left_slopes[j], self.right_slopes[j],
-                       intervals[j][1], out)
-        return out
+        cached = None if intervals is None else intervals.get("knots")
+        if cached is None or cached[0] is not self.knots:
+            located = np.empty(X.shape, dtype=np.int64)
+            for j, (lo, size) in enumerate(zip(self.offsets, self.n_knots, strict=True)):
+                located[:, j] = np.searchsorted(self.knots[lo:lo + size], X[:, j],
+                                                side="right") - 1
+            cached = (self.knots, located)
+            if intervals is not None:
+                intervals["knots"] = cached
+        return _predict_inputs(X, self.knots, self.offsets, self.n_knots, self.values,
+                               self.used, self.left_slopes, self.right_slopes, cached[1],
+                               self.intercept)

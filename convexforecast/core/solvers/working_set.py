@@ -86,8 +86,10 @@ class WorkingSet:
         capacity = -(-size // _GROWTH_STEP) * _GROWTH_STEP
         old = self.keys.shape[0]
         try:  # Fortran order: the kept columns stay where they are, new ones follow
+            if self._cols.flags.c_contiguous:  # n × 1 is C-ordered too: resize would reshape it
+                raise ValueError
             self._cols.resize((self._cols.shape[0], capacity))
-        except ValueError:  # a view of the buffer is alive: copy instead
+        except ValueError:  # one column, or a view of the buffer is alive: copy instead
             cols = np.empty((self._cols.shape[0], capacity), order="F")
             cols[:, :old] = self._cols[:, :old]
             self._cols = cols
@@ -162,9 +164,10 @@ class WorkingSet:
             self._correlations = self._correlations[kept]
 
     def append(self, inputs: np.ndarray, keys: np.ndarray, dictionaries: list[ImplicitDictionary],
-               coef: np.ndarray | None = None) -> None:
+               coef: np.ndarray | None = None) -> np.ndarray:
         """Append (input, key) columns, grouped by input (stable within an input), with
-        coefficients ``coef`` (default zero)."""
+        coefficients ``coef`` (default zero); return that order (the last columns are the
+        given ones taken in it)."""
         m, k = self.keys.shape[0], keys.shape[0]
         order = np.argsort(inputs, kind="stable")
         inputs, keys = inputs[order], keys[order]
@@ -183,6 +186,7 @@ class WorkingSet:
         if self._target is not None:
             self._correlations = np.concatenate([self._correlations,
                                                  new_cols.T @ self._target])
+        return order
 
 
 @njit(cache=True)
@@ -214,18 +218,17 @@ def _restricted_solve(ws: WorkingSet, y_c: np.ndarray, beta: float) -> None:
     ws.retain(z != 0.0)
 
 
-def _guaranteed_decrease(ws: WorkingSet, inputs: np.ndarray, keys: np.ndarray,
-                         correlations: np.ndarray, beta: float) -> float:
-    """The least primal decrease the next exact restricted solve brings, in exact arithmetic.
+def _guaranteed_decrease(norms: np.ndarray, correlations: np.ndarray, beta: float) -> float:
+    """The least primal decrease the next exact restricted solve brings, in exact arithmetic,
+    once columns of squared norms ``norms`` (G_jj) and correlations ``correlations`` (c_j,
+    with the residual) are in the working set.
 
-    Moving only column j (correlation c_j with the residual, squared norm G_jj) from the
-    current point lowers the objective by ``(|c_j| − β)² / (2 G_jj)``; the restricted optimum
-    over a working set that contains j is at least that much lower.
+    Moving only column j from the current point lowers the objective by
+    ``(|c_j| − β)² / (2 G_jj)``; the restricted optimum over a working set that contains j is
+    at least that much lower.
     """
-    if not keys.shape[0]:
+    if not norms.shape[0]:
         return 0.0
-    at = _locate(codes(inputs, keys), ws.codes())[1]
-    norms = ws.gram[at, at]
     excess = np.abs(correlations) - beta
     return float(np.max(np.where(norms > 0.0, excess * excess / (2.0 * norms), 0.0)))
 
@@ -337,8 +340,9 @@ def solve_working_set(dictionaries: list[ImplicitDictionary], y: np.ndarray, bet
         viol = fresh & (np.abs(c_vals) > beta)
         order = np.flatnonzero(viol)[np.argsort(-np.abs(c_vals[viol]), kind="stable")]
         order = order[:k]
-        ws.append(c_inputs[order], c_keys[order], dictionaries)
-        guaranteed = _guaranteed_decrease(ws, c_inputs[order], c_keys[order], c_vals[order], beta)
+        added = ws.append(c_inputs[order], c_keys[order], dictionaries)
+        guaranteed = _guaranteed_decrease(ws.gram.diagonal()[ws.keys.shape[0] - order.shape[0]:],
+                                          c_vals[order][added], beta)
         _restricted_solve(ws, y_c, beta)
         r = y_c - ws.cols @ ws.coef
     if not converged and warn:
