@@ -97,3 +97,12 @@ def test_shared_interval_cache_gives_the_same_predictions():
     X2, y2 = _problem(8, 50, 2)
     other = _interpolant(X2, y2, 0.01)
     np.testing.assert_array_equal(other.predict(Z, intervals), other.predict(Z))
+
+
+def test_interpolant_needs_capped_ramp_dictionaries():
+    X, y = _problem(9, 30, 1)
+    dictionaries = make_dictionaries(X, 2, "abs", 0.01, None)  # not capped ramps
+    solution, used = solve_lasso(X, y, 0.1, depth=2, activation="abs",
+                                 dictionaries=dictionaries)
+    with pytest.raises(TypeError, match="PairDictionary"):
+        Interpolant.from_solution(solution, used, y, 2)
