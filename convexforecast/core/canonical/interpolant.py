@@ -170,10 +170,9 @@ class Interpolant:
         if stack is None:
             raise TypeError("`dictionaries` must all be PairDictionary (ReLU of depth 2 or 3). "
                             f"Got {sorted({type(d).__name__ for d in dictionaries})}.")
-        n_unique = stack.n_unique[solution.inputs]
         values, left, right, used, fitted_mean = _fit_inputs(
             stack.u, stack.offsets, stack.n_unique, stack.inverse, solution.inputs,
-            solution.keys // n_unique, solution.keys % n_unique, solution.coef, depth)
+            *stack.decode(solution.inputs, solution.keys), solution.coef, depth)
         return cls(stack.u, stack.offsets, stack.n_unique, values, used, left, right,
                    float(y.mean() - fitted_mean))
 

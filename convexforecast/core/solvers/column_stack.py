@@ -67,13 +67,19 @@ class CappedRampStack:
                       np.tile(np.arange(n_rows), n_inputs))
         return first
 
+    def decode(self, inputs: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Pair indices ``(a, b)`` of each column's key ``a·N_i + b`` (N_i: its input's number
+        of distinct values), as :meth:`PairDictionary.decode` gives them per input."""
+        n_unique = self.n_unique[inputs]
+        return keys // n_unique, keys % n_unique
+
     def key_rows(self, inputs: np.ndarray, keys: np.ndarray) -> np.ndarray:
         """The rows ``(i, j)`` where the ends ``u_a, u_b`` of each column's pair first occur,
         shape (k, 2): they identify kinks across refits of a growing window even when the
         data are re-standardised (:meth:`keys_from_rows` maps them back on the new data)."""
-        n_unique, base = self.n_unique[inputs], self.offsets[inputs]
-        return np.column_stack([self.first_rows[base + keys // n_unique],
-                                self.first_rows[base + keys % n_unique]])
+        a, b = self.decode(inputs, keys)
+        base = self.offsets[inputs]
+        return np.column_stack([self.first_rows[base + a], self.first_rows[base + b]])
 
     def keys_from_rows(self, inputs: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Keys of the capped ramps between the values at ``rows`` here, and which are valid.
@@ -106,7 +112,6 @@ class CappedRampStack:
 
     def centred_columns(self, inputs: np.ndarray, keys: np.ndarray, out: np.ndarray) -> np.ndarray:
         """Write the centred columns (``inputs[k]``, ``keys[k]``) into ``out``; return their means."""
-        n_unique = self.n_unique[inputs]
-        first = self.offsets[inputs] + keys // n_unique
-        last = self.offsets[inputs] + keys % n_unique
-        return fill_capped_ramps(self.x, inputs, self.u[first], self.u[last], out, True)
+        a, b = self.decode(inputs, keys)
+        base = self.offsets[inputs]
+        return fill_capped_ramps(self.x, inputs, self.u[base + a], self.u[base + b], out, True)
