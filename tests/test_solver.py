@@ -303,6 +303,39 @@ def test_capped_ramp_stack_fills_the_columns_of_every_input():
     assert CappedRampStack.of(make_dictionaries(X, 2, "abs", 0.01, None)) is None
 
 
+@pytest.mark.parametrize("decimals", [None, 1, 0])
+def test_dictionary_setup_is_numpy_unique_with_rows_in_value_order(decimals):
+    x = np.random.default_rng(4).normal(size=300)
+    if decimals is not None:
+        x = np.round(x, decimals)  # ties
+    dictionary = PairDictionary(x, 3)
+    u, inverse = np.unique(x, return_inverse=True)
+    np.testing.assert_array_equal(dictionary.u, u)
+    np.testing.assert_array_equal(dictionary.inverse, inverse)
+    np.testing.assert_array_equal(dictionary.order, np.argsort(x, kind="stable"))
+    # value j's rows are order[starts[j]:starts[j + 1]], in row order
+    assert dictionary.starts.shape == (u.size + 1,) and dictionary.starts[-1] == x.size
+    for j in range(u.size):
+        rows = dictionary.order[dictionary.starts[j]:dictionary.starts[j + 1]]
+        np.testing.assert_array_equal(rows, np.flatnonzero(inverse == j))
+
+
+@pytest.mark.parametrize("k", [1, 7, 32])
+def test_stacked_pricing_is_each_inputs_pricing(k):
+    rng = np.random.default_rng(k)
+    X = rng.normal(size=(120, 4))
+    X[:, 1] = np.round(X[:, 1], 1)  # inputs with and without ties
+    X[:, 3] = np.round(X[:, 3])
+    dicts = make_dictionaries(X, 3, "relu", 0.01, None)
+    r = rng.normal(size=120)
+    max_abs, inputs, keys, vals = CappedRampStack.of(dicts).price(r, k)
+    each = [d.price(r, k) for d in dicts]
+    assert max_abs == max(m for m, _, _ in each)
+    np.testing.assert_array_equal(inputs, np.repeat(np.arange(4), [len(kk) for _, kk, _ in each]))
+    np.testing.assert_array_equal(keys, np.concatenate([kk for _, kk, _ in each]))
+    np.testing.assert_array_equal(vals, np.concatenate([vv for _, _, vv in each]))
+
+
 @pytest.mark.parametrize("depth", [2, 3])
 def test_capped_ramp_stack_carries_keys_of_every_input(depth):
     X, _ = _problem(16, 60, 3, ties=True)

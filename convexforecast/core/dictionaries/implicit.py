@@ -61,8 +61,19 @@ class ImplicitDictionary:
     inverse: np.ndarray
 
     def _setup(self, x: np.ndarray) -> None:
+        """Distinct values ``u`` (sorted) and, per row, its value's index ``inverse`` (what
+        ``np.unique(x, return_inverse=True)`` gives); the rows in value order ``order``
+        (stable) and each value's first position in it, ``starts`` (length ``n_unique + 1``)."""
         self.x = x
-        self.u, self.inverse = np.unique(x, return_inverse=True)
+        self.order = np.argsort(x, kind="stable")
+        ordered = x[self.order]
+        new = np.empty(x.shape[0], dtype=bool)
+        new[:1] = True
+        np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+        self.u = ordered[new]
+        self.inverse = np.empty(x.shape[0], dtype=np.int64)
+        self.inverse[self.order] = np.cumsum(new) - 1
+        self.starts = np.append(np.flatnonzero(new), x.shape[0])
         self.n_unique = self.u.shape[0]
 
     def aggregate(self, r: np.ndarray) -> np.ndarray:
@@ -109,61 +120,100 @@ def _top_k(values: np.ndarray, k: int) -> np.ndarray:
 
 
 @njit(cache=True)
-def capped_ramp_prices(inverse: np.ndarray, u: np.ndarray, r: np.ndarray,
-                        k: int) -> tuple[float, np.ndarray, np.ndarray]:
+def _keep_extreme(index: np.ndarray, value: np.ndarray, count: int, j: int, c_j: float,
+                  sign: float) -> int:
+    """Add point ``j`` (value ``c_j``) to the ``count`` extremes held in ``index``/``value``,
+    ordered by ``sign · value`` descending and ties by index ascending, keeping at most
+    ``len(index)``; ``j`` is below every index held. Return the new count."""
+    m = index.shape[0]
+    key = sign * c_j
+    if count == m and key < sign * value[m - 1]:
+        return count
+    pos = min(count, m - 1)
+    while pos > 0 and sign * value[pos - 1] <= key:
+        index[pos], value[pos] = index[pos - 1], value[pos - 1]
+        pos -= 1
+    index[pos], value[pos] = j, c_j
+    return min(count + 1, m)
+
+
+@njit(cache=True)
+def capped_ramp_prices(order: np.ndarray, starts: np.ndarray, u: np.ndarray, r: np.ndarray,
+                       k: int) -> tuple[float, np.ndarray, np.ndarray]:
     """Depth ≥ 3 pricing in one pass: ``max |c_a − c_b|`` and the top-k pairs.
 
-    Candidate ends are the ``⌈√(2k)⌉ + 2`` strongest local maxima and minima of ``c``, so
-    that the pairs spread over distinct bumps of the residual instead of near-duplicates.
-    Pairs are then taken strongest first, skipping any that shares an end with a pair taken
-    before: pairs with a common end span few directions (``C_ab + C_bc = C_ac``), so most of
-    them would enter a working set only to leave it again. Up to k pairs are returned (fewer
-    when the candidates run out); the strongest pair is always among them. Ties are broken by
-    key, so the result is deterministic.
+    ``c_j = Σ r_n (x_n − u_j)_+`` is summed from the largest value down, reading the residual
+    in value order (``order``, ``starts``: see :meth:`ImplicitDictionary._setup`). Candidate
+    ends are the ``⌈√(2k)⌉ + 2`` strongest local maxima and minima of ``c`` (kept while it is
+    summed), so that the pairs spread over distinct bumps of the residual instead of
+    near-duplicates. Pairs are then taken strongest first, skipping any that shares an end
+    with a pair taken before: pairs with a common end span few directions
+    (``C_ab + C_bc = C_ac``), so most of them would enter a working set only to leave it
+    again. Up to k pairs are returned (fewer when the candidates run out); the strongest pair
+    is always among them. Ties are broken by key, so the result is deterministic.
     """
     n = u.shape[0]
-    agg = np.zeros(n)
-    for i in range(r.shape[0]):
-        agg[inverse[i]] += r[i]
-    c = np.empty(n)
-    s0, s1 = 0.0, 0.0
-    for j in range(n - 1, -1, -1):
-        s0 += agg[j]
-        s1 += agg[j] * u[j]
-        c[j] = s1 - u[j] * s0
-    max_abs = c.max() - c.min()
+    distinct = n == r.shape[0]
     m = min(n, int(np.ceil(np.sqrt(2.0 * k))) + 2)
-    peaks, troughs = [], []
-    for j in range(n):
-        left, right = c[j - 1] if j > 0 else c[j], c[j + 1] if j < n - 1 else c[j]
-        if c[j] >= left and c[j] >= right:
-            peaks.append(j)
-        if c[j] <= left and c[j] <= right:
-            troughs.append(j)
-    high, low = np.array(peaks), np.array(troughs)
-    high = high[np.argsort(-c[high], kind="mergesort")[:m]]
-    low = low[np.argsort(c[low], kind="mergesort")[:m]]
-    pairs = []
-    for i in high:
-        for j in low:
-            if i != j:
-                pairs.append(min(i, j) * n + max(i, j))
-    keys = np.unique(np.array(pairs, dtype=np.int64))
-    vals = c[keys // n] - c[keys % n]
-    order = np.argsort(-np.abs(vals), kind="mergesort")
-    used = np.zeros(n, dtype=np.bool_)  # ends of the pairs taken
-    chosen = np.empty(min(k, order.shape[0]), dtype=np.int64)
+    high, high_c = np.empty(m, dtype=np.int64), np.empty(m)  # peaks, highest first
+    low, low_c = np.empty(m, dtype=np.int64), np.empty(m)  # troughs, lowest first
+    n_high, n_low = 0, 0
+    c = np.empty(n)
+    s0, s1, top, bottom = 0.0, 0.0, -np.inf, np.inf
+    centre, right = 0.0, 0.0  # c[j + 1] and c[j + 2] (c[j + 1] at the last point)
+    for j in range(n - 1, -1, -1):
+        if distinct:
+            total = r[order[j]]
+        else:  # the residual summed over the rows holding u_j, in row order
+            total = 0.0
+            for t in range(starts[j], starts[j + 1]):
+                total += r[order[t]]
+        s0 += total
+        s1 += total * u[j]
+        c_j = s1 - u[j] * s0
+        c[j] = c_j
+        top, bottom = max(top, c_j), min(bottom, c_j)
+        if j == n - 2:
+            right = centre
+        if j < n - 1:  # both neighbours of j + 1 are known now
+            if centre >= c_j and centre >= right:
+                n_high = _keep_extreme(high, high_c, n_high, j + 1, centre, 1.0)
+            if centre <= c_j and centre <= right:
+                n_low = _keep_extreme(low, low_c, n_low, j + 1, centre, -1.0)
+        right, centre = centre, c_j
+    if n == 1:
+        right = centre
+    if centre >= right:
+        n_high = _keep_extreme(high, high_c, n_high, 0, centre, 1.0)
+    if centre <= right:
+        n_low = _keep_extreme(low, low_c, n_low, 0, centre, -1.0)
+    size = n_high * n_low  # the candidate pairs (a, b), a < b, key a·n + b
+    keys = np.empty(size, dtype=np.int64)
+    ends = np.empty((size, 2), dtype=np.int64)
     count = 0
-    for t in order:
-        if count == chosen.shape[0]:
+    for s in range(n_high):
+        for t in range(n_low):
+            if high[s] != low[t]:
+                a, b = min(high[s], low[t]), max(high[s], low[t])
+                keys[count], ends[count, 0], ends[count, 1] = a * n + b, a, b
+                count += 1
+    by_key = np.argsort(keys[:count])  # a pair listed twice is taken at most once below
+    vals = np.empty(count)
+    for t in range(count):
+        vals[t] = c[ends[by_key[t], 0]] - c[ends[by_key[t], 1]]
+    used = np.zeros(n, dtype=np.bool_)  # ends of the pairs taken
+    chosen = np.empty(min(k, count), dtype=np.int64)
+    taken = 0
+    for t in np.argsort(-np.abs(vals), kind="mergesort"):
+        if taken == chosen.shape[0]:
             break
-        a, b = keys[t] // n, keys[t] % n
+        a, b = ends[by_key[t], 0], ends[by_key[t], 1]
         if not (used[a] or used[b]):
             used[a] = used[b] = True
-            chosen[count] = t
-            count += 1
-    top = chosen[:count]
-    return max_abs, keys[top], vals[top]
+            chosen[taken] = t
+            taken += 1
+    chosen = chosen[:taken]
+    return top - bottom, keys[by_key[chosen]], vals[chosen]
 
 
 class PairDictionary(ImplicitDictionary):
@@ -195,7 +245,7 @@ class PairDictionary(ImplicitDictionary):
             vals = c[a] - c[b]
             top = _top_k(vals, k)
             return float(np.abs(vals).max()), self._keys[top], vals[top]
-        max_abs, keys, vals = capped_ramp_prices(self.inverse, self.u, r, k)
+        max_abs, keys, vals = capped_ramp_prices(self.order, self.starts, self.u, r, k)
         return float(max_abs), keys, vals
 
     def columns(self, keys: np.ndarray) -> np.ndarray:

@@ -25,18 +25,20 @@ __all__ = ["CappedRampStack"]
 
 
 @njit(cache=True)
-def _capped_ramp_prices_all(inverse_rows: np.ndarray, u: np.ndarray, offsets: np.ndarray,
-                            n_unique: np.ndarray, r: np.ndarray, k: int,
+def _capped_ramp_prices_all(orders: np.ndarray, starts: np.ndarray, u: np.ndarray,
+                            offsets: np.ndarray, n_unique: np.ndarray, r: np.ndarray, k: int,
                             ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`_capped_ramp_prices` of every input, results concatenated in input order."""
-    d = inverse_rows.shape[0]
+    """:func:`capped_ramp_prices` of every input, results concatenated in input order
+    (input i's ``starts`` begin at ``offsets[i] + i``)."""
+    d = orders.shape[0]
     inputs = np.empty(d * k, dtype=np.int64)
     keys = np.empty(d * k, dtype=np.int64)
     vals = np.empty(d * k)
     count, max_abs = 0, 0.0
     for i in range(d):
-        m, top_keys, top_vals = capped_ramp_prices(inverse_rows[i],
-                                                    u[offsets[i]:offsets[i] + n_unique[i]], r, k)
+        lo, size = offsets[i], n_unique[i]
+        m, top_keys, top_vals = capped_ramp_prices(orders[i], starts[lo + i:lo + i + size + 1],
+                                                   u[lo:lo + size], r, k)
         max_abs = max(max_abs, m)
         for t in range(top_keys.shape[0]):
             inputs[count], keys[count], vals[count] = i, top_keys[t], top_vals[t]
@@ -52,6 +54,8 @@ class CappedRampStack:
     def __init__(self, dictionaries: list[PairDictionary]) -> None:
         self.x = np.stack([d.x for d in dictionaries])
         self.inverse = np.stack([d.inverse for d in dictionaries])
+        self.order = np.stack([d.order for d in dictionaries])
+        self.starts = np.concatenate([d.starts for d in dictionaries])
         self.n_unique = np.array([d.n_unique for d in dictionaries], dtype=np.int64)
         self.offsets = np.concatenate([[0], np.cumsum(self.n_unique)[:-1]])
         self.u = np.concatenate([d.u for d in dictionaries])
@@ -106,8 +110,8 @@ class CappedRampStack:
 
     def price(self, r: np.ndarray, k: int) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
         """:func:`~convexforecast.core.working_set.price_all` in one compiled call (depth ≥ 3)."""
-        max_abs, inputs, keys, vals = _capped_ramp_prices_all(self.inverse, self.u, self.offsets,
-                                                              self.n_unique, r, k)
+        max_abs, inputs, keys, vals = _capped_ramp_prices_all(self.order, self.starts, self.u,
+                                                              self.offsets, self.n_unique, r, k)
         return float(max_abs), inputs, keys, vals
 
     def centred_columns(self, inputs: np.ndarray, keys: np.ndarray, out: np.ndarray) -> np.ndarray:
