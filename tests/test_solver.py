@@ -275,16 +275,16 @@ def test_working_set_starts_from_a_solution_reusing_its_columns():
     dicts = make_dictionaries(X, 3, "relu", 0.01, None)
     ws = WorkingSet(X.shape[0])
     ws.append(np.array([0, 0, 1]), np.array([3, 7, 5]), dicts, np.array([1.0, 2.0, 0.0]))
-    gram_before = ws.gram[:2, :2].copy()
+    gram_before = ws.gram.copy()
     start = LassoSolution(np.array([-1.0, 4.0]), 0.0, 0.1, np.inf, -np.inf, 0, "warm start",
                           inputs=np.array([1, 0]), keys=np.array([9, 7]), converged=False)
     ws.start_from(start, dicts)
     coef = dict(zip(zip(ws.inputs.tolist(), ws.keys.tolist(), strict=True), ws.coef.tolist(),
                     strict=True))
-    # the current solution's columns stay (at the start's coefficients), its zero column
-    # (1, 5) goes, the start's new column (1, 9) is appended
-    assert coef == {(0, 3): 0.0, (0, 7): 4.0, (1, 9): -1.0}
-    np.testing.assert_array_equal(ws.gram[:2, :2], gram_before)  # kept, not recomputed
+    # the start's column (0, 7) stays (at the start's coefficient), the columns it does not
+    # use go, even the current solution's non-zero (0, 3), and its new column (1, 9) is appended
+    assert coef == {(0, 7): 4.0, (1, 9): -1.0}
+    assert ws.gram[0, 0] == gram_before[1, 1]  # kept, not recomputed
     np.testing.assert_allclose(ws.gram, ws.cols.T @ ws.cols, atol=1e-10)
 
 
