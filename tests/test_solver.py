@@ -328,7 +328,11 @@ def test_stacked_pricing_is_each_inputs_pricing(k):
     X[:, 3] = np.round(X[:, 3])
     dicts = make_dictionaries(X, 3, "relu", 0.01, None)
     r = rng.normal(size=120)
-    max_abs, inputs, keys, vals = CappedRampStack.of(dicts).price(r, k)
+    stack = CappedRampStack.of(dicts)
+    # the dictionaries read their per-row arrays from the stack's (one copy, not two)
+    assert all(np.shares_memory(d.order, stack.order) and np.shares_memory(d.inverse, stack.inverse)
+               for d in dicts)
+    max_abs, inputs, keys, vals = stack.price(r, k)
     each = [d.price(r, k) for d in dicts]
     assert max_abs == max(m for m, _, _ in each)
     np.testing.assert_array_equal(inputs, np.repeat(np.arange(4), [len(kk) for _, kk, _ in each]))

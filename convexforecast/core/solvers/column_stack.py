@@ -60,6 +60,8 @@ class CappedRampStack:
         self.offsets = np.concatenate([[0], np.cumsum(self.n_unique)[:-1]])
         self.u = np.concatenate([d.u for d in dictionaries])
         self.all_pairs = all(d.depth >= 3 for d in dictionaries)
+        for i, d in enumerate(dictionaries):  # one copy of the per-row arrays, not two
+            d.inverse, d.order = self.inverse[i], self.order[i]
         self.depth2 = np.array([d.depth == 2 for d in dictionaries])
 
     @functools.cached_property
