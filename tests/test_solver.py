@@ -18,6 +18,7 @@ from convexforecast.core.solvers.lasso import LassoSolution, dual_objective
 from convexforecast.core.solvers.working_set import (
     FACTOR_REUSES,
     WorkingSet,
+    _entering,
     _locate,
     beta_max,
     price_all,
@@ -301,6 +302,31 @@ def test_capped_ramp_stack_fills_the_columns_of_every_input():
         np.testing.assert_allclose(out[:, j], column - column.mean(), rtol=0, atol=1e-13)
         assert means[j] == pytest.approx(column.mean(), rel=1e-14)
     assert CappedRampStack.of(make_dictionaries(X, 2, "abs", 0.01, None)) is None
+
+
+def test_columns_enter_only_if_their_excess_can_block_the_certificate():
+    beta, tol = 2.0, 1e-6
+    excess = np.array([0.0, 0.4, 3.0, 0.6, 50.0, -1.0, 0.6]) * tol  # relative to β
+    correlations = beta * (1.0 + excess)
+    # above β by more than tol / 2, strongest first (ties by position), at most k
+    np.testing.assert_array_equal(_entering(correlations, beta, tol, 8), [4, 2, 3, 6])
+    np.testing.assert_array_equal(_entering(correlations, beta, tol, 2), [4, 2])
+    # none above tol / 2: every column above β enters, so that a round always adds something
+    np.testing.assert_array_equal(_entering(correlations[:2], beta, tol, 8), [1])
+    assert _entering(np.full(3, beta), beta, tol, 8).shape == (0,)
+
+
+def test_a_solve_certifies_without_columns_whose_excess_is_below_half_the_tolerance():
+    """Columns above β by less than tol / 2 stay out, and the solves still certify tol: they
+    agree with a solve to tol = 1e-9 (whose floor is a thousand times lower) within tol."""
+    X, y = _problem(21, 400, 4)
+    dicts = make_dictionaries(X, 3, "relu", 0.01, None)
+    bmax = beta_max(dicts, y)
+    for ratio in (1e-2, 1e-3):
+        solution = solve_working_set(dicts, y, ratio * bmax)
+        assert solution.converged and solution.relative_gap <= 1e-6
+        loose = solve_working_set(dicts, y, ratio * bmax, tol=1e-9)
+        assert abs(solution.primal - loose.primal) <= 1e-6 * loose.primal
 
 
 @pytest.mark.parametrize("decimals", [None, 1, 0])

@@ -225,6 +225,24 @@ def _restricted_solve(ws: WorkingSet, y_c: np.ndarray, beta: float) -> None:
     ws.retain(z != 0.0)
 
 
+def _entering(correlations: np.ndarray, beta: float, tol: float, k: int) -> np.ndarray:
+    """Which priced columns enter the working set: at most ``k`` of those whose correlation
+    ``|c_j|`` (zero for columns held already) exceeds β by more than ``tol / 2`` relative,
+    strongest first; if there are none, those exceeding β at all.
+
+    A column with a smaller excess cannot keep the gap above ``tol`` by itself: with every
+    correlation at most ``β(1 + e)``, the residual scaled by ``1 / (1 + e)`` is a dual point
+    within ``e·P`` of the primal P (after an exact restricted solve). Such columns, many of them
+    above β only by round-off, would cost Gram products and leave again.
+    """
+    for floor in (beta * (1.0 + 0.5 * tol), beta):
+        candidates = np.flatnonzero(correlations > floor)
+        if candidates.shape[0]:
+            break
+    strongest = candidates[np.argsort(-correlations[candidates], kind="stable")]
+    return strongest[:k]
+
+
 def _guaranteed_decrease(norms: np.ndarray, correlations: np.ndarray, beta: float) -> float:
     """The least primal decrease the next exact restricted solve brings, in exact arithmetic,
     once columns of squared norms ``norms`` (G_jj) and correlations ``correlations`` (c_j,
@@ -347,9 +365,7 @@ def solve_working_set(dictionaries: list[ImplicitDictionary], y: np.ndarray, bet
         if stalled >= STALLED_ROUNDS:
             break  # round-off undoes the promised decrease (near-interpolation): the caller decides
         fresh = ~_locate(codes(c_inputs, c_keys), ws.codes())[0]
-        viol = fresh & (np.abs(c_vals) > beta)
-        order = np.flatnonzero(viol)[np.argsort(-np.abs(c_vals[viol]), kind="stable")]
-        order = order[:k]
+        order = _entering(np.where(fresh, np.abs(c_vals), 0.0), beta, tol, k)
         added = ws.append(c_inputs[order], c_keys[order], dictionaries)
         guaranteed = _guaranteed_decrease(ws.gram.diagonal()[ws.keys.shape[0] - order.shape[0]:],
                                           c_vals[order][added], beta)
