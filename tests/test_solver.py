@@ -316,9 +316,9 @@ def test_columns_enter_only_if_their_excess_can_block_the_certificate():
     assert _entering(np.full(3, beta), beta, tol, 8).shape == (0,)
 
 
-def test_a_solve_certifies_without_columns_whose_excess_is_below_half_the_tolerance():
-    """Columns above β by less than tol / 2 stay out, and the solves still certify tol: they
-    agree with a solve to tol = 1e-9 (whose floor is a thousand times lower) within tol."""
+def test_solves_certify_with_the_entry_floor_and_agree_with_a_tighter_solve():
+    """With columns above β by less than tol / 2 kept out, solves still certify tol, and agree
+    within tol with a solve to tol = 1e-9 (whose floor is a thousand times lower)."""
     X, y = _problem(21, 400, 4)
     dicts = make_dictionaries(X, 3, "relu", 0.01, None)
     bmax = beta_max(dicts, y)
