@@ -371,6 +371,9 @@ def test_capped_ramp_stack_carries_keys_of_every_input(depth):
     X, _ = _problem(16, 60, 3, ties=True)
     dicts = make_dictionaries(X, depth, "relu", 0.01, None)
     stack = CappedRampStack.of(dicts)
+    for i, d in enumerate(dicts):  # the first row holding each distinct value
+        first = stack.first_rows[stack.offsets[i]:stack.offsets[i] + d.n_unique]
+        np.testing.assert_array_equal(first, [np.flatnonzero(X[:, i] == v)[0] for v in d.u])
     rng = np.random.default_rng(2)
     inputs = rng.integers(0, 4, 200)  # input 3 does not exist here
     rows = rng.integers(0, 70, (200, 2))  # rows 60.. are beyond the data

@@ -66,12 +66,12 @@ class CappedRampStack:
 
     @functools.cached_property
     def first_rows(self) -> np.ndarray:
-        """Per input, the first row holding each distinct value (indexed like :attr:`u`)."""
-        n_inputs, n_rows = self.inverse.shape
-        first = np.full(self.u.shape[0], n_rows, dtype=np.int64)
-        np.minimum.at(first, (self.inverse + self.offsets[:, None]).ravel(),
-                      np.tile(np.arange(n_rows), n_inputs))
-        return first
+        """Per input, the first row holding each distinct value (indexed like :attr:`u`): the
+        first of its rows in value order, which is stable (input i's ``starts`` begin at
+        ``offsets[i] + i``)."""
+        ends = zip(self.offsets, self.n_unique, strict=True)
+        return np.concatenate([self.order[i, self.starts[lo + i:lo + i + size]]
+                               for i, (lo, size) in enumerate(ends)])
 
     def decode(self, inputs: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Pair indices ``(a, b)`` of each column's key ``a·N_i + b`` (N_i: its input's number
