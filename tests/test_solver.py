@@ -346,6 +346,23 @@ def test_dictionary_setup_is_numpy_unique_with_rows_in_value_order(decimals):
         np.testing.assert_array_equal(rows, np.flatnonzero(inverse == j))
 
 
+@pytest.mark.parametrize("decimals", [None, 1])
+def test_dictionary_of_first_rows_is_the_dictionary_built_on_them(decimals):
+    """A forward-chaining fold's dictionary, filtered from the full data's value order, is the
+    one built from its rows (every array equal), for stacked dictionaries too."""
+    x = np.random.default_rng(5).normal(size=400)
+    if decimals is not None:
+        x = np.round(x, decimals)  # ties across the cut
+    full = make_dictionaries(np.column_stack([x, x[::-1]]), 3, "relu", 0.01, None)
+    CappedRampStack.of(full)  # the dictionaries now read views of the stack's arrays
+    for n_rows in (2, 150, 399, 400):
+        for dictionary, column in zip(full, (x, x[::-1]), strict=True):
+            fold, built = dictionary.of_first_rows(n_rows), PairDictionary(column[:n_rows], 3)
+            for name in ("x", "u", "inverse", "order", "starts"):
+                np.testing.assert_array_equal(getattr(fold, name), getattr(built, name))
+            assert fold.n_unique == built.n_unique and fold.depth == built.depth
+
+
 @pytest.mark.parametrize("k", [1, 7, 32])
 def test_stacked_pricing_is_each_inputs_pricing(k):
     rng = np.random.default_rng(k)

@@ -27,7 +27,7 @@ from convexforecast.core._threads import single_threaded_blas
 from convexforecast.core.canonical.convex_fit import ConvexFit, canonicalize
 from convexforecast.core.canonical.interpolant import Interpolant
 from convexforecast.core.dictionaries.factory import make_dictionaries
-from convexforecast.core.dictionaries.implicit import ImplicitDictionary
+from convexforecast.core.dictionaries.implicit import ImplicitDictionary, PairDictionary
 from convexforecast.core.fit import solve_lasso
 from convexforecast.core.solvers.warm_start import PortableSolution, WarmStart
 from convexforecast.core.solvers.working_set import WorkingSet, beta_max
@@ -44,6 +44,7 @@ def beta_grid(beta_maximum: float, n_betas: int, min_ratio: float) -> np.ndarray
 def _solve_path(X: np.ndarray, y: np.ndarray, betas: np.ndarray,
                 starts: list[PortableSolution | None] | None, options: dict,
                 portable: bool = False, score: bool = False,
+                dictionaries: list[ImplicitDictionary] | None = None,
                 ) -> tuple[list[ConvexFit | Interpolant], list[PortableSolution | None],
                            np.ndarray]:
     """Fits along ``betas``, (with ``portable``) their portable forms, and per point the
@@ -51,10 +52,12 @@ def _solve_path(X: np.ndarray, y: np.ndarray, betas: np.ndarray,
     (shape (3, n_betas));
     point b starts from ``starts[b]`` if given, else from point b − 1. With ``score``, ReLU
     points of depth ≤ 3 solved by the fast route are returned as their closed-form
-    :class:`Interpolant` (enough to score them) instead of building their networks."""
+    :class:`Interpolant` (enough to score them) instead of building their networks.
+    ``dictionaries``: those of ``X``, if built already."""
     depth, activation = options["depth"], options["activation"]
-    dictionaries = make_dictionaries(X, depth, activation, options.get("negative_slope", 0.01),
-                                     options.get("max_switches"))
+    dictionaries = dictionaries or make_dictionaries(X, depth, activation,
+                                                     options.get("negative_slope", 0.01),
+                                                     options.get("max_switches"))
     bmax = beta_max(dictionaries, y) if options.get("solver", "fast") != "cvxpy" else None
     fits, portables = [], []
     certificates = np.empty((3, len(betas)))
@@ -198,10 +201,14 @@ def cross_validate_beta(X: np.ndarray, y: np.ndarray, *, n_folds: int = 5, n_bet
         previous = warm_start.cv
     solutions = []
     certificates = np.empty((3, n_folds, n_betas))
+    pairs = all(isinstance(d, PairDictionary) for d in dictionaries)
     for f, (train, test) in enumerate(forward_chaining_splits(len(y), n_folds, groups)):
         start = None if previous is None else previous[f]
+        # the training rows are the first len(train): their dictionaries follow from these
+        fold = [d.of_first_rows(len(train)) for d in dictionaries] if pairs else None
         fits, portables, certificates[:, f] = _solve_path(X[train], y[train], betas, start,
-                                                          options, return_solutions, score=True)
+                                                          options, return_solutions, score=True,
+                                                          dictionaries=fold)
         solutions.append(portables)
         X_test, intervals = X[test], {}  # the fits of one fold share their knots
         for b, fit in enumerate(fits):
