@@ -180,6 +180,35 @@ def test_without_warm_start_a_refit_equals_a_fresh_fit():
     np.testing.assert_array_equal(model.predict(X), fresh.predict(X))
 
 
+def test_a_warm_started_cross_validation_does_not_grow_its_working_sets(monkeypatch):
+    """A path started from an earlier cross-validation's solutions allocates room for the
+    largest of them and the rounds after it, so its buffers are never copied into larger ones
+    (with the default room of 64 columns, these 100-neuron paths grow several times)."""
+    from convexforecast.core.path import cross_validate_beta
+    from convexforecast.core.solvers.warm_start import WarmStart
+    from convexforecast.core.solvers.working_set import WorkingSet
+
+    rng = np.random.default_rng(4)
+    X = rng.uniform(-1, 1, (800, 8))
+    y = np.sin(3 * X[:, 0]) + rng.standard_normal(800)
+    options = dict(n_folds=3, n_betas=8, min_ratio=1e-3, depth=3, activation="relu")
+    first = cross_validate_beta(X[:780], y[:780], return_solutions=True, **options)
+    assert first.fold_n_neurons.max() > 64
+    grown = []
+    reserve = WorkingSet._reserve
+
+    def counting_reserve(self, size):
+        if size > self._gram.shape[0]:
+            grown.append(size)
+        reserve(self, size)
+
+    monkeypatch.setattr(WorkingSet, "_reserve", counting_reserve)
+    warm = WarmStart(cv=first.solutions, cv_shape=first.fold_mse.shape)
+    second = cross_validate_beta(X, y, warm_start=warm, **options)
+    assert (second.fold_relative_gap <= 1e-6).all()
+    assert grown == []
+
+
 def test_selected_features_table():
     X, y = _toy("opt")
     table = ConvexNetRegressor(depth=4, beta=1e-7).fit(X, y).selected_features()

@@ -61,7 +61,8 @@ def _solve_path(X: np.ndarray, y: np.ndarray, betas: np.ndarray,
     bmax = beta_max(dictionaries, y) if options.get("solver", "fast") != "cvxpy" else None
     fits, portables = [], []
     certificates = np.empty((3, len(betas)))
-    workspace = WorkingSet(y.shape[0])  # columns and Gram matrix carried along the path
+    largest = max((len(start.coef) for start in starts or () if start is not None), default=0)
+    workspace = WorkingSet.with_room_for(y.shape[0], largest)  # carried along the path
     stack = workspace.stack_for(dictionaries)
     for b, beta in enumerate(betas):
         start = None  # the workspace holds point b − 1's solution

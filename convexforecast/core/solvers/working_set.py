@@ -66,6 +66,12 @@ class WorkingSet:
         self._target: np.ndarray | None = None  # the centred target of the correlations
         self._correlations = np.empty(0)  # columnᵀ target, per column, once a target is set
 
+    @classmethod
+    def with_room_for(cls, n: int, columns: int) -> WorkingSet:
+        """A working set on ``n`` rows whose buffers hold ``columns`` columns (a warm start's)
+        and the rounds after them without growing: growth copies them."""
+        return cls(n, capacity=max(64, columns + 3 * _GROWTH_STEP))
+
     @property
     def cols(self) -> np.ndarray:
         return self._cols[:, :self.keys.shape[0]]
@@ -336,7 +342,8 @@ def solve_working_set(dictionaries: list[ImplicitDictionary], y: np.ndarray, bet
     """
     y_mean = float(y.mean())
     y_c = y - y_mean
-    ws = WorkingSet(y.shape[0]) if workspace is None else workspace
+    ws = workspace if workspace is not None else WorkingSet.with_room_for(
+        y.shape[0], 0 if warm_start is None else warm_start.coef.shape[0])
     if warm_start is not None:
         ws.start_from(warm_start, dictionaries)
     if len(ws.keys):
