@@ -10,6 +10,9 @@ import pytest
 from sklearn.utils.estimator_checks import check_estimator
 
 from convexforecast import ConvexNetCV, ConvexNetRegressor
+from convexforecast.core.path import cross_validate_beta
+from convexforecast.core.solvers.warm_start import WarmStart
+from convexforecast.core.solvers.working_set import WorkingSet
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -184,10 +187,6 @@ def test_a_warm_started_cross_validation_does_not_grow_its_working_sets(monkeypa
     """A path started from an earlier cross-validation's solutions allocates room for the
     largest of them and the rounds after it, so its buffers are never copied into larger ones
     (with the default room of 64 columns, these 100-neuron paths grow several times)."""
-    from convexforecast.core.path import cross_validate_beta
-    from convexforecast.core.solvers.warm_start import WarmStart
-    from convexforecast.core.solvers.working_set import WorkingSet
-
     rng = np.random.default_rng(4)
     X = rng.uniform(-1, 1, (800, 8))
     y = np.sin(3 * X[:, 0]) + rng.standard_normal(800)
