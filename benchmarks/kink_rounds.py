@@ -23,11 +23,17 @@ Both price exactly and stop at the same certified relative gap (1e-6), so their 
 work (entries of new columns against held ones: n-row products) and restricted-solve steps
 compare directly. Times are not compared (the prototype's steps are dense numpy solves).
 
+``--backtest`` runs the whole call twice instead, the second time with every working-set solve
+replaced by the kink working set, whose jumps :func:`jumps_to_pairs` turns into capped-ramp
+pairs so that cross-validation, warm starts, scoring and final fits run unchanged; it prints
+both runs' totals and how far apart their forecasts are.
+
 Usage::
 
     python benchmarks/kink_rounds.py --days 120 --every 15
     python benchmarks/kink_rounds.py --days 40 --every 10 --check
     python benchmarks/kink_rounds.py --selftest
+    python benchmarks/kink_rounds.py --backtest --days 365   # the issue's call, every solve
 """
 
 from __future__ import annotations
@@ -219,10 +225,12 @@ def _restricted(dictionaries, kinks, y_c, beta, previous: dict, check: bool):
 
 
 def kink_solve(dictionaries, y, beta, start, tol: float = 1e-6, max_iter: int = 100,
-               check: bool = False) -> dict:
+               check: bool = False, held: set | None = None) -> dict:
     """A working set of kinks: the same start (its pairs' ends, their jumps as the first
-    point), exact pricing, round size and entry rule as the pair solver; each round adds the
-    ends of the entering pairs."""
+    point; none for a cold solve), exact pricing, round size and entry rule as the pair solver;
+    each round adds the ends of the entering pairs. ``held``: the kinks ``(input, k)`` a
+    working set carried along a path holds already (their Gram entries are not counted again).
+    """
     from convexforecast.core.solvers.column_stack import CappedRampStack
     from convexforecast.core.solvers.lasso import dual_objective
     from convexforecast.core.solvers.working_set import _entering, price_all
@@ -232,25 +240,28 @@ def kink_solve(dictionaries, y, beta, start, tol: float = 1e-6, max_iter: int = 
     kinks = [set() for _ in dictionaries]
     entries, steps, difference = [0], 0, 0.0
 
-    def add(inputs, a, b) -> int:
-        held = sum(map(len, kinks))
-        new = 0
+    def add(inputs, a, b, carried=frozenset()) -> int:
+        before = sum(map(len, kinks))
+        new = fresh = 0
         for i, ends in zip(inputs, zip(a, b, strict=True), strict=True):
             for k in ends:
                 if k != last[i] and int(k) not in kinks[i]:
                     kinks[i].add(int(k))
                     new += 1
-        entries[0] += new * held + new * (new + 1) // 2
+                    fresh += (int(i), int(k)) not in carried
+        held_before = before + new - fresh
+        entries[0] += fresh * held_before + fresh * (fresh + 1) // 2
         return new
 
     y_c = y - y.mean()
-    a, b = stack.decode(start.inputs, start.keys)
-    add(start.inputs, a, b)
     jumps: dict = {}
-    for i, first, second, z in zip(start.inputs, a, b, start.coef, strict=True):
-        for k, sign in ((first, 1.0), (second, -1.0)):  # C_ab = R_a − R_b
-            if k != last[i]:
-                jumps[(i, int(k))] = jumps.get((i, int(k)), 0.0) + sign * z
+    if start is not None:
+        a, b = stack.decode(start.inputs, start.keys)
+        add(start.inputs, a, b, held or frozenset())
+        for i, first, second, z in zip(start.inputs, a, b, start.coef, strict=True):
+            for k, sign in ((first, 1.0), (second, -1.0)):  # C_ab = R_a − R_b
+                if k != last[i]:
+                    jumps[(int(i), int(k))] = jumps.get((int(i), int(k)), 0.0) + sign * z
     r, primal, size = y_c, 0.5 * float(y_c @ y_c), 0
     if any(kinks):
         r, primal, size, taken, difference = _restricted(dictionaries, kinks, y_c, beta, jumps,
@@ -268,9 +279,125 @@ def kink_solve(dictionaries, y, beta, start, tol: float = 1e-6, max_iter: int = 
             break  # only pairs of held kinks violate: the restricted solve is off
         r, primal, size, taken, off = _restricted(dictionaries, kinks, y_c, beta, jumps, check)
         steps, difference = steps + taken, max(difference, abs(off))
-    return {"pricings": pricings, "entries": entries[0], "primal": primal,
-            "gap": (primal - best) / primal, "size": size, "steps": steps,
-            "check": difference}
+    return {"pricings": pricings, "entries": entries[0], "primal": primal, "dual": best,
+            "gap": (primal - best) / primal if primal > 0 else 0.0, "size": size,
+            "steps": steps, "check": difference, "jumps": jumps, "max_abs": max_abs}
+
+
+def jumps_to_pairs(jumps: dict, dictionaries, y: np.ndarray):
+    """Capped-ramp coefficients with the same function and ‖z‖₁ = ½(‖j‖₁ + |Σj|) per input:
+    each input's positive jumps paired with its negative ones (the largest point's jump is
+    ``−Σ j``) in kink order; and the intercept. Returns ``(inputs, keys, coef, intercept)``."""
+    inputs, keys, coef = [], [], []
+    intercept = float(y.mean())
+    for i, d in enumerate(dictionaries):
+        held = sorted((k, v) for (input_, k), v in jumps.items() if input_ == i and v != 0.0)
+        if not held:
+            continue
+        last = d.n_unique - 1
+        for k, v in held:
+            intercept -= v * float(np.maximum(d.x - d.u[k], 0.0).mean())
+        total = sum(v for _, v in held)
+        points = held + ([(last, -total)] if total != 0.0 else [])
+        positive = [[k, v] for k, v in points if v > 0]
+        negative = [[k, -v] for k, v in points if v < 0]
+        while positive and negative:
+            flow = min(positive[0][1], negative[0][1])
+            up, down = positive[0][0], negative[0][0]
+            a, b = min(up, down), max(up, down)
+            inputs.append(i)
+            keys.append(a * d.n_unique + b)
+            coef.append(flow if up == a else -flow)  # C_ab = R_a − R_b
+            positive[0][1] -= flow
+            negative[0][1] -= flow
+            if positive[0][1] <= 1e-15 * flow:
+                positive.pop(0)
+            if negative and negative[0][1] <= 1e-15 * flow:
+                negative.pop(0)
+    return (np.array(inputs, dtype=np.int64), np.array(keys, dtype=np.int64), np.array(coef),
+            intercept)
+
+
+def full_backtest(btc: Path, days: int) -> None:
+    """The issue's call over the last ``days`` origins twice: with the library's solver, and
+    with every working-set solve replaced by the kink working set (its jumps turned into
+    capped-ramp pairs, so cross-validation, warm starts and scoring run unchanged). Prints the
+    totals of both and how far apart their forecasts are."""
+    import convexforecast as cf
+    import convexforecast.core.fit as fit_module
+    from convexforecast.core.solvers import working_set as ws_module
+    from convexforecast.core.solvers.lasso import LassoSolution
+
+    prices = cf.load_csv(btc, drop_last=True)
+
+    def forecasts() -> np.ndarray:
+        result = cf.backtest({"convex": cf.ConvexARForecaster(lags=10, depth=3)}, prices,
+                             initial_train_size=len(prices) - days, steps=1, refit=7,
+                             show_progress=False)
+        return result.predictions["forecast"].to_numpy()
+
+    library = dict.fromkeys(("solves", "pricings", "steps", "entries", "uncertified"), 0)
+    solve, append = fit_module.solve_working_set, ws_module.WorkingSet.append
+    feature_sign = ws_module.feature_sign
+
+    def counted_solve(*args, **kwargs):
+        solution = solve(*args, **kwargs)
+        library["solves"] += 1
+        library["pricings"] += solution.n_iter
+        library["uncertified"] += not solution.converged
+        return solution
+
+    def counted_append(self, inputs, keys, *args, **kwargs):
+        held, new = self.keys.shape[0], keys.shape[0]
+        library["entries"] += new * held + new * (new + 1) // 2
+        return append(self, inputs, keys, *args, **kwargs)
+
+    def counted_feature_sign(*args, **kwargs):
+        z, taken, factor = feature_sign(*args, **kwargs)
+        library["steps"] += taken
+        return z, taken, factor
+
+    kinks = dict.fromkeys(library, 0)
+
+    def kink_replacement(dictionaries, y, beta, *, tol=1e-6, max_iter=500, warm_start=None,
+                         workspace=None, **_):
+        previous, held = getattr(workspace, "kink_path", (None, frozenset()))
+        out = kink_solve(dictionaries, y, beta, warm_start if warm_start is not None else previous,
+                         tol=tol, max_iter=max_iter, held=held)
+        inputs, keys, coef, intercept = jumps_to_pairs(out["jumps"], dictionaries, y)
+        solution = LassoSolution(coef, intercept, float(beta), out["primal"], out["dual"],
+                                 out["pricings"], "fast", inputs=inputs, keys=keys,
+                                 max_correlation=out["max_abs"], converged=out["gap"] <= tol)
+        if workspace is not None:  # the path's next point starts here, holding these kinks
+            workspace.kink_path = (solution, frozenset(k for k, v in out["jumps"].items() if v))
+        for name, value in (("solves", 1), ("pricings", out["pricings"]),
+                            ("steps", out["steps"]), ("entries", out["entries"]),
+                            ("uncertified", not solution.converged)):
+            kinks[name] += value
+        return solution
+
+    fit_module.solve_working_set = counted_solve
+    ws_module.WorkingSet.append, ws_module.feature_sign = counted_append, counted_feature_sign
+    try:
+        pair_forecasts = forecasts()
+    finally:
+        ws_module.WorkingSet.append, ws_module.feature_sign = append, feature_sign
+        fit_module.solve_working_set = solve
+    fit_module.solve_working_set = kink_replacement
+    try:
+        kink_forecasts = forecasts()
+    finally:
+        fit_module.solve_working_set = solve
+    difference = np.max(np.abs(kink_forecasts - pair_forecasts) / np.abs(pair_forecasts))
+    print(f"\nThe default backtest of the last {days} days, every working-set solve counted")
+    print("| | pairs (library) | kinks (prototype) |\n|---|---|---|")
+    for name in ("solves", "pricings", "steps", "entries", "uncertified"):
+        label = {"steps": "restricted-solve steps", "entries": "Gram entries of appended "
+                 "columns", "uncertified": "solves above tol"}.get(name, name)
+        print(f"| {label} | {library[name]:,} | {kinks[name]:,} |")
+    print(f"| pricings after each solve's first | {library['pricings'] - library['solves']:,} | "
+          f"{kinks['pricings'] - kinks['solves']:,} |")
+    print(f"\nlargest relative difference of the forecasts: {difference:.1e}")
 
 
 def selftest(n_problems: int = 60, seed: int = 7) -> float:
@@ -311,7 +438,12 @@ def main(argv: list[str] | None = None) -> None:
                         help="also solve every restricted problem with cvxpy + Clarabel")
     parser.add_argument("--selftest", action="store_true",
                         help="only compare jump_feature_sign with cvxpy on random problems")
+    parser.add_argument("--backtest", action="store_true",
+                        help="only run the whole backtest with each working set and compare")
     args = parser.parse_args(argv)
+    if args.backtest:
+        full_backtest(args.btc, args.days)
+        return
     if args.selftest:
         print(f"jump_feature_sign vs cvxpy + Clarabel, 60 random problems from zero and random "
               f"starts: largest relative excess {selftest():.1e}")
