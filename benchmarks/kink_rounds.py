@@ -39,6 +39,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import warnings
 from pathlib import Path
 
@@ -76,33 +77,42 @@ def capture(btc: Path, days: int, every: int) -> list[dict]:
     return cases
 
 
-def pair_solve(dictionaries, y, beta, start) -> dict:
-    """The library's solve, counting the Gram entries of every append and the restricted
-    solves' feature-sign steps."""
+@contextlib.contextmanager
+def _counting_library(totals: dict):
+    """Count, into ``totals``, the Gram entries of the library working set's appends
+    (``"entries"``: new columns against held ones, and among themselves) and its restricted
+    solves' feature-sign steps (``"steps"``)."""
     from convexforecast.core.solvers import working_set as ws_module
 
-    entries, steps = [0], [0]
     append, feature_sign = ws_module.WorkingSet.append, ws_module.feature_sign
 
-    def counting_steps(*args, **kwargs):
-        z, taken, factor = feature_sign(*args, **kwargs)
-        steps[0] += taken
-        return z, taken, factor
-
-    def counting(self, inputs, keys, *args, **kwargs):
+    def counting_append(self, inputs, keys, *args, **kwargs):
         held, new = self.keys.shape[0], keys.shape[0]
-        entries[0] += new * held + new * (new + 1) // 2
+        totals["entries"] += new * held + new * (new + 1) // 2
         return append(self, inputs, keys, *args, **kwargs)
 
-    ws_module.WorkingSet.append, ws_module.feature_sign = counting, counting_steps
+    def counting_feature_sign(*args, **kwargs):
+        z, taken, factor = feature_sign(*args, **kwargs)
+        totals["steps"] += taken
+        return z, taken, factor
+
+    ws_module.WorkingSet.append, ws_module.feature_sign = counting_append, counting_feature_sign
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            solution = ws_module.solve_working_set(dictionaries, y, beta, warm_start=start)
+        yield totals
     finally:
         ws_module.WorkingSet.append, ws_module.feature_sign = append, feature_sign
-    return {"pricings": solution.n_iter, "entries": entries[0], "primal": solution.primal,
-            "gap": solution.relative_gap, "size": solution.coef.shape[0], "steps": steps[0]}
+
+
+def pair_solve(dictionaries, y, beta, start) -> dict:
+    """The library's solve, with the counts of :func:`_counting_library`."""
+    from convexforecast.core.solvers.working_set import solve_working_set
+
+    with _counting_library({"entries": 0, "steps": 0}) as totals, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        solution = solve_working_set(dictionaries, y, beta, warm_start=start)
+    return {"pricings": solution.n_iter, "entries": totals["entries"],
+            "primal": solution.primal, "gap": solution.relative_gap,
+            "size": solution.coef.shape[0], "steps": totals["steps"]}
 
 
 def jump_feature_sign(G: np.ndarray, q: np.ndarray, beta: float, groups: np.ndarray,
@@ -194,34 +204,47 @@ def jump_feature_sign(G: np.ndarray, q: np.ndarray, beta: float, groups: np.ndar
     raise RuntimeError(f"jump_feature_sign: no optimum after {max_steps} steps")
 
 
-def _restricted(dictionaries, kinks, y_c, beta, previous: dict, check: bool):
-    """The jump problem on the kinks held, started from the previous round's jumps:
-    residual, primal, non-zeros, steps (and, with ``check``, cvxpy's objective minus it)."""
+def _jump_penalty(jumps: np.ndarray, groups: np.ndarray) -> float:
+    """``½ Σ_i (‖j_i‖₁ + |Σ j_i|)`` (``groups``: the input of each jump)."""
+    sums = np.bincount(groups, weights=jumps)
+    return 0.5 * (float(np.abs(jumps).sum()) + float(np.abs(sums).sum()))
+
+
+def _cvxpy_jump_minimum(A: np.ndarray, y: np.ndarray, beta: float, groups: np.ndarray) -> float:
+    """``min_j ½‖y − Aj‖² + β·penalty(j)`` by cvxpy + Clarabel (the reference; the least-squares
+    form keeps it accurate on the nearly collinear ramps of neighbouring kinks)."""
+    import cvxpy as cp
+
+    jumps = cp.Variable(A.shape[1])
+    penalty = sum(cp.norm1(jumps[groups == i]) + cp.abs(cp.sum(jumps[groups == i]))
+                  for i in np.unique(groups))
+    problem = cp.Problem(cp.Minimize(0.5 * cp.sum_squares(y - A @ jumps) + beta / 2 * penalty))
+    problem.solve(solver="CLARABEL", tol_gap_abs=1e-14, tol_gap_rel=1e-13, tol_feas=1e-13)
+    return float(problem.value)
+
+
+def _restricted(stack, kinks, y_c, beta, previous: dict, check: bool):
+    """The jump problem on the kinks held, started from the previous round's jumps: residual,
+    primal, non-zeros, steps, the mean of the fitted function over the rows and (with
+    ``check``) cvxpy's objective minus it, relative. A kink's ramp is the library's capped ramp
+    ``(k, N − 1)``."""
     columns = [(i, k) for i, held in enumerate(kinks) for k in sorted(held)]
-    A = np.column_stack([np.maximum(dictionaries[i].x - dictionaries[i].u[k], 0.0)
-                         for i, k in columns])
-    A = A - A.mean(axis=0)
-    groups = np.array([i for i, _ in columns])
+    groups = np.array([i for i, _ in columns], dtype=np.int64)
+    keys = np.array([k for _, k in columns], dtype=np.int64) * stack.n_unique[groups] \
+        + stack.n_unique[groups] - 1
+    A = np.empty((y_c.shape[0], len(columns)), order="F")
+    means = stack.centred_columns(groups, keys, A)
     G, q = A.T @ A, A.T @ y_c
     start = np.array([previous.get(column, 0.0) for column in columns])
     jumps, steps = jump_feature_sign(G, q, beta, groups, start)
     previous.clear()
     previous.update({column: v for column, v in zip(columns, jumps, strict=True) if v != 0.0})
     r = y_c - A @ jumps
-    sums = np.bincount(groups, weights=jumps, minlength=len(dictionaries))
-    primal = 0.5 * float(r @ r) + beta / 2 * (np.abs(jumps).sum() + np.abs(sums).sum())
+    primal = 0.5 * float(r @ r) + beta * _jump_penalty(jumps, groups)
     difference = 0.0
     if check:
-        import cvxpy as cp
-
-        variable = cp.Variable(A.shape[1])
-        penalty = sum(cp.norm1(variable[groups == i]) + cp.abs(cp.sum(variable[groups == i]))
-                      for i in np.unique(groups))
-        problem = cp.Problem(cp.Minimize(0.5 * cp.sum_squares(y_c - A @ variable)
-                                         + beta / 2 * penalty))
-        problem.solve(solver="CLARABEL", tol_gap_abs=1e-14, tol_gap_rel=1e-13, tol_feas=1e-13)
-        difference = (problem.value - primal) / primal
-    return r, primal, int(np.count_nonzero(jumps)), steps, difference
+        difference = (_cvxpy_jump_minimum(A, y_c, beta, groups) - primal) / primal
+    return r, primal, int(np.count_nonzero(jumps)), steps, float(means @ jumps), difference
 
 
 def kink_solve(dictionaries, y, beta, start, tol: float = 1e-6, max_iter: int = 100,
@@ -262,10 +285,10 @@ def kink_solve(dictionaries, y, beta, start, tol: float = 1e-6, max_iter: int = 
             for k, sign in ((first, 1.0), (second, -1.0)):  # C_ab = R_a − R_b
                 if k != last[i]:
                     jumps[(int(i), int(k))] = jumps.get((int(i), int(k)), 0.0) + sign * z
-    r, primal, size = y_c, 0.5 * float(y_c @ y_c), 0
+    r, primal, size, fitted_mean = y_c, 0.5 * float(y_c @ y_c), 0, 0.0
     if any(kinks):
-        r, primal, size, taken, difference = _restricted(dictionaries, kinks, y_c, beta, jumps,
-                                                         check)
+        r, primal, size, taken, fitted_mean, difference = _restricted(stack, kinks, y_c, beta,
+                                                                      jumps, check)
         steps += taken
     best = -np.inf
     for pricings in range(1, max_iter + 1):  # noqa: B007 - reported after the loop
@@ -277,26 +300,25 @@ def kink_solve(dictionaries, y, beta, start, tol: float = 1e-6, max_iter: int = 
         order = _entering(np.abs(values), beta, tol, k)
         if not add(inputs[order], *stack.decode(inputs[order], keys[order])):
             break  # only pairs of held kinks violate: the restricted solve is off
-        r, primal, size, taken, off = _restricted(dictionaries, kinks, y_c, beta, jumps, check)
+        r, primal, size, taken, fitted_mean, off = _restricted(stack, kinks, y_c, beta, jumps,
+                                                               check)
         steps, difference = steps + taken, max(difference, abs(off))
     return {"pricings": pricings, "entries": entries[0], "primal": primal, "dual": best,
             "gap": (primal - best) / primal if primal > 0 else 0.0, "size": size,
-            "steps": steps, "check": difference, "jumps": jumps, "max_abs": max_abs}
+            "steps": steps, "check": difference, "jumps": jumps, "max_abs": max_abs,
+            "intercept": float(y.mean()) - fitted_mean}
 
 
-def jumps_to_pairs(jumps: dict, dictionaries, y: np.ndarray):
+def jumps_to_pairs(jumps: dict, n_unique: np.ndarray):
     """Capped-ramp coefficients with the same function and ‖z‖₁ = ½(‖j‖₁ + |Σj|) per input:
     each input's positive jumps paired with its negative ones (the largest point's jump is
-    ``−Σ j``) in kink order; and the intercept. Returns ``(inputs, keys, coef, intercept)``."""
+    ``−Σ j``) in kink order. Returns ``(inputs, keys, coef)``."""
     inputs, keys, coef = [], [], []
-    intercept = float(y.mean())
-    for i, d in enumerate(dictionaries):
+    for i, size in enumerate(n_unique):
         held = sorted((k, v) for (input_, k), v in jumps.items() if input_ == i and v != 0.0)
         if not held:
             continue
-        last = d.n_unique - 1
-        for k, v in held:
-            intercept -= v * float(np.maximum(d.x - d.u[k], 0.0).mean())
+        last = size - 1
         total = sum(v for _, v in held)
         points = held + ([(last, -total)] if total != 0.0 else [])
         positive = [[k, v] for k, v in points if v > 0]
@@ -306,7 +328,7 @@ def jumps_to_pairs(jumps: dict, dictionaries, y: np.ndarray):
             up, down = positive[0][0], negative[0][0]
             a, b = min(up, down), max(up, down)
             inputs.append(i)
-            keys.append(a * d.n_unique + b)
+            keys.append(a * size + b)
             coef.append(flow if up == a else -flow)  # C_ab = R_a − R_b
             positive[0][1] -= flow
             negative[0][1] -= flow
@@ -314,8 +336,7 @@ def jumps_to_pairs(jumps: dict, dictionaries, y: np.ndarray):
                 positive.pop(0)
             if negative and negative[0][1] <= 1e-15 * flow:
                 negative.pop(0)
-    return (np.array(inputs, dtype=np.int64), np.array(keys, dtype=np.int64), np.array(coef),
-            intercept)
+    return np.array(inputs, dtype=np.int64), np.array(keys, dtype=np.int64), np.array(coef)
 
 
 def full_backtest(btc: Path, days: int) -> None:
@@ -325,7 +346,6 @@ def full_backtest(btc: Path, days: int) -> None:
     totals of both and how far apart their forecasts are."""
     import convexforecast as cf
     import convexforecast.core.fit as fit_module
-    from convexforecast.core.solvers import working_set as ws_module
     from convexforecast.core.solvers.lasso import LassoSolution
 
     prices = cf.load_csv(btc, drop_last=True)
@@ -337,8 +357,7 @@ def full_backtest(btc: Path, days: int) -> None:
         return result.predictions["forecast"].to_numpy()
 
     library = dict.fromkeys(("solves", "pricings", "steps", "entries", "uncertified"), 0)
-    solve, append = fit_module.solve_working_set, ws_module.WorkingSet.append
-    feature_sign = ws_module.feature_sign
+    solve = fit_module.solve_working_set
 
     def counted_solve(*args, **kwargs):
         solution = solve(*args, **kwargs)
@@ -347,16 +366,6 @@ def full_backtest(btc: Path, days: int) -> None:
         library["uncertified"] += not solution.converged
         return solution
 
-    def counted_append(self, inputs, keys, *args, **kwargs):
-        held, new = self.keys.shape[0], keys.shape[0]
-        library["entries"] += new * held + new * (new + 1) // 2
-        return append(self, inputs, keys, *args, **kwargs)
-
-    def counted_feature_sign(*args, **kwargs):
-        z, taken, factor = feature_sign(*args, **kwargs)
-        library["steps"] += taken
-        return z, taken, factor
-
     kinks = dict.fromkeys(library, 0)
 
     def kink_replacement(dictionaries, y, beta, *, tol=1e-6, max_iter=500, warm_start=None,
@@ -364,8 +373,8 @@ def full_backtest(btc: Path, days: int) -> None:
         previous, held = getattr(workspace, "kink_path", (None, frozenset()))
         out = kink_solve(dictionaries, y, beta, warm_start if warm_start is not None else previous,
                          tol=tol, max_iter=max_iter, held=held)
-        inputs, keys, coef, intercept = jumps_to_pairs(out["jumps"], dictionaries, y)
-        solution = LassoSolution(coef, intercept, float(beta), out["primal"], out["dual"],
+        inputs, keys, coef = jumps_to_pairs(out["jumps"], [d.n_unique for d in dictionaries])
+        solution = LassoSolution(coef, out["intercept"], float(beta), out["primal"], out["dual"],
                                  out["pricings"], "fast", inputs=inputs, keys=keys,
                                  max_correlation=out["max_abs"], converged=out["gap"] <= tol)
         if workspace is not None:  # the path's next point starts here, holding these kinks
@@ -377,11 +386,10 @@ def full_backtest(btc: Path, days: int) -> None:
         return solution
 
     fit_module.solve_working_set = counted_solve
-    ws_module.WorkingSet.append, ws_module.feature_sign = counted_append, counted_feature_sign
     try:
-        pair_forecasts = forecasts()
+        with _counting_library(library):
+            pair_forecasts = forecasts()
     finally:
-        ws_module.WorkingSet.append, ws_module.feature_sign = append, feature_sign
         fit_module.solve_working_set = solve
     fit_module.solve_working_set = kink_replacement
     try:
@@ -404,8 +412,6 @@ def selftest(n_problems: int = 60, seed: int = 7) -> float:
     """Largest relative excess of :func:`jump_feature_sign`'s objective over cvxpy + Clarabel's
     on random problems (60 × 14 designs, 4 inputs, β from 0.5 to 20), from zero and from random
     starts."""
-    import cvxpy as cp
-
     rng = np.random.default_rng(seed)
     worst = 0.0
     for trial in range(n_problems):
@@ -414,18 +420,12 @@ def selftest(n_problems: int = 60, seed: int = 7) -> float:
         groups = np.sort(rng.integers(0, 4, 14))
         y = rng.normal(size=60) + A[:, 0]
         G, q, beta = A.T @ A, A.T @ y, (0.5, 2.0, 8.0, 20.0)[trial % 4]
-        variable = cp.Variable(14)
-        penalty = sum(cp.norm1(variable[groups == i]) + cp.abs(cp.sum(variable[groups == i]))
-                      for i in np.unique(groups))
-        problem = cp.Problem(cp.Minimize(0.5 * cp.quad_form(variable, G) - q @ variable
-                                         + beta / 2 * penalty))
-        problem.solve(solver="CLARABEL", tol_gap_abs=1e-13, tol_gap_rel=1e-13, tol_feas=1e-13)
+        minimum = _cvxpy_jump_minimum(A, y, beta, groups)
         for start in (np.zeros(14), np.where(rng.random(14) < 0.3, rng.normal(size=14), 0.0)):
             jumps, _ = jump_feature_sign(G, q, beta, groups, start)
-            value = 0.5 * jumps @ G @ jumps - q @ jumps + beta / 2 * sum(
-                np.abs(jumps[groups == i]).sum() + abs(jumps[groups == i].sum())
-                for i in np.unique(groups))
-            worst = max(worst, (value - problem.value) / abs(problem.value))
+            residual = y - A @ jumps
+            value = 0.5 * residual @ residual + beta * _jump_penalty(jumps, groups)
+            worst = max(worst, (value - minimum) / minimum)
     return worst
 
 

@@ -30,6 +30,9 @@ __all__ = ["WorkingSet", "beta_max", "codes", "price_all", "solve_working_set"]
 #: The working set's buffers grow to the columns needed rounded up to a multiple of this.
 _GROWTH_STEP = 16
 
+#: Columns a working set's buffers hold before they first grow.
+_INITIAL_CAPACITY = 64
+
 #: A round adds at most one violator per this many columns of the support (or ``initial_size``):
 #: each costs an n-row Gram update and many leave again, so an eighth of the support per round
 #: costs less time than a quarter or a half (BENCHMARKS.md, "What moved the issue-13 figures").
@@ -54,7 +57,7 @@ class WorkingSet:
     new at once (three times the columns) and leave up to half of it unused.
     """
 
-    def __init__(self, n: int, capacity: int = 64) -> None:
+    def __init__(self, n: int, capacity: int = _INITIAL_CAPACITY) -> None:
         self.inputs = np.empty(0, dtype=np.int64)
         self.keys = np.empty(0, dtype=np.int64)
         self.means = np.empty(0)
@@ -70,7 +73,7 @@ class WorkingSet:
     def with_room_for(cls, n: int, columns: int) -> WorkingSet:
         """A working set on ``n`` rows whose buffers hold ``columns`` columns (a warm start's)
         and the rounds after them without growing: growth copies them."""
-        return cls(n, capacity=max(64, columns + 3 * _GROWTH_STEP))
+        return cls(n, capacity=max(_INITIAL_CAPACITY, columns + 3 * _GROWTH_STEP))
 
     @property
     def cols(self) -> np.ndarray:
