@@ -5,7 +5,9 @@ under one penalty, i.e. the network is a sum of chains that each read one input
 coordinate. :func:`solve_lasso` chooses the route:
 
 * ``solver="fast"``: the working-set solver over implicit dictionaries
-  (:mod:`.solvers.working_set`), which never materialises ReLU dictionaries of depth ≥ 3;
+  (:mod:`.solvers.working_set`), which never materialises ReLU dictionaries of depth ≥ 3; for
+  capped ramps (ReLU, depth 3 and 4) its working set holds kinks (:mod:`.solvers.kink_set`),
+  and the working set of columns takes over wherever that one stops uncertified;
 * ``solver="cvxpy"``: the reference, cvxpy + Clarabel on the explicit deduplicated
   dictionary (:mod:`.solvers.reference`);
 
@@ -34,6 +36,7 @@ from convexforecast.core.canonical.convex_fit import ConvexFit, canonicalize
 from convexforecast.core.dictionaries.explicit import build_dictionary
 from convexforecast.core.dictionaries.factory import make_dictionaries
 from convexforecast.core.dictionaries.implicit import ImplicitDictionary, MatrixDictionary
+from convexforecast.core.solvers.kink_set import is_capped_ramp, solve_kink_working_set
 from convexforecast.core.solvers.lasso import LassoSolution
 from convexforecast.core.solvers.reference import TINY_BETA, solve_cvxpy
 from convexforecast.core.solvers.working_set import WorkingSet, beta_max, solve_working_set
@@ -65,6 +68,21 @@ def _reference(X: np.ndarray, y: np.ndarray, beta: float, depth: int, activation
     solution = LassoSolution(res.coef[nz], res.intercept, res.beta, res.primal, res.dual,
                              res.n_iter, res.solver, inputs=inputs[nz], keys=keys[nz])
     return solution, dictionaries
+
+
+def _solve_implicit(dictionaries: list[ImplicitDictionary], y: np.ndarray, beta: float, *,
+                    warm_start: LassoSolution | None, workspace: WorkingSet | None,
+                    **options) -> LassoSolution:
+    """The working set of kinks for capped ramps, else (or when it stops uncertified) the
+    working set of dictionary columns, from the point the kinks reached."""
+    if is_capped_ramp(dictionaries):
+        solution = solve_kink_working_set(dictionaries, y, beta, warm_start=warm_start,
+                                          warn=False, workspace=workspace, **options)
+        if solution.converged:
+            return solution
+        warm_start, workspace = solution, None  # the pairs on their own buffers
+    return solve_working_set(dictionaries, y, beta, warm_start=warm_start, warn=False,
+                             workspace=workspace, **options)
 
 
 def solve_lasso(X: np.ndarray, y: np.ndarray, beta: float, *, depth: int, activation: str,
@@ -107,8 +125,8 @@ def solve_lasso(X: np.ndarray, y: np.ndarray, beta: float, *, depth: int, activa
     else:
         use_reference = True  # the reference always works on the explicit dictionary
     if not use_reference:
-        solution = solve_working_set(dictionaries, y, beta, tol=tol, max_iter=max_iter,
-                                     warm_start=warm_start, warn=False, workspace=workspace)
+        solution = _solve_implicit(dictionaries, y, beta, tol=tol, max_iter=max_iter,
+                                   warm_start=warm_start, workspace=workspace)
         if solution.converged:
             return solution, dictionaries
         if not small:

@@ -1,0 +1,179 @@
+"""The working set of kinks (depth-3 capped ramps): restricted searches, solves and hand-over."""
+
+from __future__ import annotations
+
+import warnings
+
+import cvxpy as cp
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+
+import convexforecast.core.fit as fit_module
+from convexforecast.core.dictionaries import make_dictionaries
+from convexforecast.core.fit import fit_convex_network, solve_lasso
+from convexforecast.core.solvers import kink_set
+from convexforecast.core.solvers._jump_kernel import DEPENDENT, OPTIMAL, jump_steps
+from convexforecast.core.solvers.column_stack import CappedRampStack
+from convexforecast.core.solvers.kink_set import (
+    is_capped_ramp,
+    jump_feature_sign,
+    jump_penalty,
+    solve_kink_working_set,
+)
+from convexforecast.core.solvers.working_set import WorkingSet, beta_max, solve_working_set
+
+
+def _jump_problem(seed: int, n: int = 60, m: int = 14, inputs: int = 4):
+    rng = np.random.default_rng(seed)
+    A = rng.normal(size=(n, m))
+    A -= A.mean(axis=0)
+    groups = np.sort(rng.integers(0, inputs, m))
+    y = rng.normal(size=n) + A[:, 0]
+    return rng, A, groups, y, (0.5, 2.0, 8.0, 20.0)[seed % 4]
+
+
+def _cvxpy_jump_minimum(A, y, beta, groups) -> float:
+    """The jump problem by cvxpy + Clarabel, in least-squares form (accurate on coherent ramps)."""
+    jumps = cp.Variable(A.shape[1])
+    penalty = sum(cp.norm1(jumps[groups == i]) + cp.abs(cp.sum(jumps[groups == i]))
+                  for i in np.unique(groups))
+    problem = cp.Problem(cp.Minimize(0.5 * cp.sum_squares(y - A @ jumps) + beta / 2 * penalty))
+    problem.solve(solver="CLARABEL", tol_gap_abs=1e-14, tol_gap_rel=1e-13, tol_feas=1e-13)
+    return float(problem.value)
+
+
+def _kernel(G, q, beta, groups, start):
+    jumps, status, _ = jump_steps(G, q, beta, groups, int(groups.max()) + 1, start, 1e-12,
+                                  100_000)
+    assert status == OPTIMAL
+    return jumps
+
+
+def _dense(G, q, beta, groups, start):
+    return jump_feature_sign(G, q, beta, groups, start)[0]
+
+
+@pytest.mark.parametrize("search", [_kernel, _dense], ids=["compiled", "dense"])
+@pytest.mark.parametrize("seed", range(12))
+def test_restricted_search_reaches_the_cvxpy_optimum(search, seed):
+    rng, A, groups, y, beta = _jump_problem(seed)
+    minimum = _cvxpy_jump_minimum(A, y, beta, groups)
+    for start in (np.zeros(A.shape[1]), np.where(rng.random(A.shape[1]) < 0.3,
+                                                 rng.normal(size=A.shape[1]), 0.0)):
+        jumps = search(A.T @ A, A.T @ y, beta, groups, start)
+        residual = y - A @ jumps
+        value = 0.5 * residual @ residual + beta * jump_penalty(jumps, groups)
+        assert value <= minimum + 1e-10 * minimum  # any j is feasible: this is optimality
+
+
+def test_compiled_search_reports_a_dependent_ramp_and_the_dense_one_solves_it():
+    _, A, groups, y, beta = _jump_problem(3)
+    A = np.hstack([A, A[:, :1]])  # the first ramp twice, in the same input
+    groups = np.append(groups, groups[0])
+    G, q = A.T @ A, A.T @ y
+    start = np.zeros(A.shape[1])
+    start[0], start[-1] = 0.5, 0.5
+    assert jump_steps(G, q, beta, groups, int(groups.max()) + 1, start, 1e-12, 100)[1] == DEPENDENT
+    jumps = _dense(G, q, beta, groups, np.zeros(A.shape[1]))
+    residual = y - A @ jumps
+    value = 0.5 * residual @ residual + beta * jump_penalty(jumps, groups)
+    assert value <= _cvxpy_jump_minimum(A, y, beta, groups) * (1 + 1e-9)
+
+
+def _problem(seed: int, n: int, d: int, ties: bool = False):
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-1, 1, (n, d))
+    if ties:
+        X = np.round(X * 4) / 4
+    y = np.sin(3 * X[:, 0]) + 0.5 * np.abs(X[:, -1]) + 0.1 * rng.standard_normal(n)
+    return X, y
+
+
+def _pair_primal(dicts, y, beta, solution) -> float:
+    """The capped-ramp Lasso objective of the returned pairs, evaluated column by column."""
+    stack = CappedRampStack(dicts)
+    A = np.empty((y.shape[0], solution.coef.shape[0]), order="F")
+    stack.centred_columns(solution.inputs, solution.keys, A)
+    residual = y - y.mean() - A @ solution.coef
+    return 0.5 * residual @ residual + beta * np.abs(solution.coef).sum()
+
+
+@pytest.mark.parametrize("ratio", [0.3, 0.03, 3e-3])
+@pytest.mark.parametrize("d,ties", [(1, False), (2, False), (2, True)])
+def test_kink_working_set_matches_cvxpy(ratio, d, ties):
+    X, y = _problem(int(ratio * 1e4) + d, 40, d, ties)
+    dicts = make_dictionaries(X, 3, "relu", 0.01, None)
+    beta = ratio * beta_max(dicts, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        solution = solve_kink_working_set(dicts, y, beta)
+    reference = fit_convex_network(X, y, beta=beta, depth=3, activation="relu", solver="cvxpy")
+    assert solution.converged and solution.relative_gap <= 1e-6
+    assert abs(solution.primal - reference.primal) <= 1e-6 * reference.primal
+    assert solution.dual <= reference.primal * (1 + 1e-9)
+    # the pairs are the jumps' function and their ‖z‖₁ the jump penalty: same objective
+    assert _pair_primal(dicts, y, beta, solution) == pytest.approx(solution.primal, rel=1e-9)
+    assert np.all(solution.coef != 0.0)
+
+
+def test_kink_working_set_warm_starts_from_pairs_and_from_its_workspace():
+    X, y = _problem(5, 80, 2)
+    dicts = make_dictionaries(X, 3, "relu", 0.01, None)
+    bmax = beta_max(dicts, y)
+    pairs = solve_working_set(dicts, y, 0.1 * bmax)
+    cold = solve_kink_working_set(dicts, y, 0.01 * bmax)
+    warm = solve_kink_working_set(dicts, y, 0.01 * bmax, warm_start=pairs)
+    ws = WorkingSet(X.shape[0])
+    solve_kink_working_set(dicts, y, 0.1 * bmax, workspace=ws)
+    carried = solve_kink_working_set(dicts, y, 0.01 * bmax, workspace=ws)
+    for solution in (cold, warm, carried):
+        assert solution.converged and solution.relative_gap <= 1e-6
+        assert solution.primal == pytest.approx(cold.primal, rel=2e-6)
+    assert warm.n_iter < cold.n_iter
+
+
+def test_past_max_kinks_the_pair_working_set_takes_over(monkeypatch):
+    X, y = _problem(8, 60, 2)
+    dicts = make_dictionaries(X, 3, "relu", 0.01, None)
+    beta = 0.01 * beta_max(dicts, y)
+    monkeypatch.setattr(kink_set, "MAX_KINKS", 4)
+    with pytest.warns(ConvergenceWarning, match="Kink working-set solver stopped"):
+        stopped = solve_kink_working_set(dicts, y, beta)
+    assert not stopped.converged and stopped.coef.shape[0] > 0
+    handed_over, _ = solve_lasso(X, y, beta, depth=3, activation="relu", dictionaries=dicts)
+    reference = fit_convex_network(X, y, beta=beta, depth=3, activation="relu", solver="cvxpy")
+    assert handed_over.converged and handed_over.relative_gap <= 1e-6
+    assert abs(handed_over.primal - reference.primal) <= 1e-6 * reference.primal
+
+
+@pytest.mark.parametrize("depth,on_kinks", [(2, False), (3, True), (4, True)])
+def test_solve_lasso_solves_capped_ramps_on_kinks(monkeypatch, depth, on_kinks):
+    calls = {"kinks": 0, "pairs": 0}
+
+    def counted(name, solve):
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            return solve(*args, **kwargs)
+        return wrapper
+
+    monkeypatch.setattr(fit_module, "solve_kink_working_set",
+                        counted("kinks", solve_kink_working_set))
+    monkeypatch.setattr(fit_module, "solve_working_set", counted("pairs", solve_working_set))
+    X, y = _problem(9, 30, 2)
+    dicts = make_dictionaries(X, depth, "relu", 0.01, None)
+    assert is_capped_ramp(dicts) is on_kinks
+    solution, _ = solve_lasso(X, y, 0.05 * beta_max(dicts, y), depth=depth, activation="relu",
+                              dictionaries=dicts)
+    assert solution.converged
+    assert calls == ({"kinks": 1, "pairs": 0} if on_kinks else {"kinks": 0, "pairs": 1})
+
+
+def test_kink_working_set_is_bitwise_deterministic():
+    X, y = _problem(2, 60, 3)
+    dicts = make_dictionaries(X, 3, "relu", 0.01, None)
+    beta = 0.01 * beta_max(dicts, y)
+    a, b = (solve_kink_working_set(dicts, y, beta) for _ in range(2))
+    assert a.primal == b.primal and a.dual == b.dual and a.intercept == b.intercept
+    for name in ("coef", "inputs", "keys"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
