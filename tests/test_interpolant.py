@@ -19,7 +19,7 @@ def _interpolant(X, y, beta, depth=3, dictionaries=None):
     solution, used = solve_lasso(X, y, beta, depth=depth, activation="relu",
                                  dictionaries=dictionaries)
     assert solution.solver == "fast" and solution.relative_gap <= 1e-6
-    return Interpolant.from_solution(solution, used, y, depth)
+    return Interpolant.from_solution(solution, used, depth)
 
 
 def _problem(seed: int, n: int, d: int, linear: bool = False, ties: bool = False):
@@ -82,27 +82,10 @@ def test_cross_validation_scores_the_canonical_networks():
         np.testing.assert_allclose(result.fold_mse[f], mse, rtol=1e-9)
 
 
-def test_shared_interval_cache_gives_the_same_predictions():
-    X, y = _problem(7, 80, 2)
-    Z = np.random.default_rng(1).uniform(-4.0, 4.0, (300, 2))
-    dictionaries = make_dictionaries(X, 3, "relu", 0.01, None)
-    bmax = beta_max(dictionaries, y)
-    fits = [_interpolant(X, y, ratio * bmax, dictionaries=dictionaries)
-            for ratio in (0.3, 0.03, 0.01)]
-    intervals: dict = {}
-    for fit in fits:  # one cache along the path, as the cross-validation uses it
-        np.testing.assert_array_equal(fit.predict(Z, intervals), fit.predict(Z))
-    assert set(intervals) == {"knots"}
-    # a fit on other data (other knots) does not reuse the cached intervals
-    X2, y2 = _problem(8, 50, 2)
-    other = _interpolant(X2, y2, 0.01)
-    np.testing.assert_array_equal(other.predict(Z, intervals), other.predict(Z))
-
-
 def test_interpolant_needs_capped_ramp_dictionaries():
     X, y = _problem(9, 30, 1)
     dictionaries = make_dictionaries(X, 2, "abs", 0.01, None)  # not capped ramps
     solution, used = solve_lasso(X, y, 0.1, depth=2, activation="abs",
                                  dictionaries=dictionaries)
     with pytest.raises(TypeError, match="PairDictionary"):
-        Interpolant.from_solution(solution, used, y, 2)
+        Interpolant.from_solution(solution, used, 2)

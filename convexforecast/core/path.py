@@ -75,7 +75,7 @@ def _solve_path(X: np.ndarray, y: np.ndarray, betas: np.ndarray,
         certificates[:, b] = (solution.relative_gap, np.count_nonzero(solution.coef),
                               solution.n_iter)
         if score and fast and activation == "relu" and depth <= 3:
-            fits.append(Interpolant.from_solution(solution, used, y, depth, stack))
+            fits.append(Interpolant.from_solution(solution, used, depth, stack))
         else:
             fits.append(canonicalize(X, y, solution, used, depth, activation))
         if portable:
@@ -211,11 +211,9 @@ def cross_validate_beta(X: np.ndarray, y: np.ndarray, *, n_folds: int = 5, n_bet
                                                           options, return_solutions, score=True,
                                                           dictionaries=fold)
         solutions.append(portables)
-        X_test, intervals = X[test], {}  # the fits of one fold share their knots
+        X_test = X[test]
         for b, fit in enumerate(fits):
-            pred = fit.predict(X_test, intervals) if isinstance(fit, Interpolant) \
-                else fit.predict(X_test)
-            err = pred - y[test]
+            err = fit.predict(X_test) - y[test]
             fold_mse[f, b] = float(err @ err) / len(test)
     mean = fold_mse.mean(axis=0)
     se = fold_mse.std(axis=0, ddof=1) / np.sqrt(n_folds) if n_folds > 1 else np.zeros(n_betas)

@@ -12,8 +12,9 @@ with the slopes the decomposition gives its end pieces:
   brick that spans all the data (that brick is a right ramp, flat on the left);
 * left of ``u_0`` at depth 2: minus the weight the decomposition puts on left ramps.
 
-:class:`Interpolant` evaluates that function in O(N) per input, without building the
-network's ``Feature`` objects; it predicts what the canonical
+:class:`Interpolant` holds that function by its values where it may bend (the ends of the
+data and the ends of the solution's columns), built in O(m log m) for m columns per input,
+without building the network's ``Feature`` objects; it predicts what the canonical
 :class:`~.convex_fit.ConvexFit` of the same solution predicts, up to round-off.
 """
 
@@ -56,76 +57,72 @@ def _left_slope(slopes: np.ndarray, depth: int) -> float:
 
 
 @njit(cache=True)
-def _fit_input(u: np.ndarray, inverse: np.ndarray, a: np.ndarray, b: np.ndarray,
-               coef: np.ndarray, depth: int) -> tuple[np.ndarray, float, float, float]:
-    """Values at ``u``, end slopes and training-row mean of ``Σ coef_t · clip(x − u_{a_t}, 0,
-    u_{b_t} − u_{a_t})``'s canonical function (zero at ``u_0``)."""
-    n = u.shape[0]
-    jumps = np.zeros(n)
-    for t in range(a.shape[0]):  # column t has slope 1 on the intervals a_t … b_t − 1
-        jumps[a[t]] += coef[t]
-        jumps[b[t]] -= coef[t]
-    slopes = np.cumsum(jumps[:-1])
-    values = np.zeros(n)
-    for k in range(n - 1):
-        values[k + 1] = values[k] + slopes[k] * (u[k + 1] - u[k])
-    total = 0.0
-    for i in range(inverse.shape[0]):
-        total += values[inverse[i]]
-    return values, _left_slope(slopes, depth), slopes[-1], total / inverse.shape[0]
+def _fit_input(u: np.ndarray, a: np.ndarray, b: np.ndarray, coef: np.ndarray, depth: int,
+               ) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """Breakpoints (the ends ``u_0``, ``u_{N−1}`` and the columns' ends), values there and end
+    slopes of ``Σ coef_t · clip(x − u_{a_t}, 0, u_{b_t} − u_{a_t})``'s canonical function
+    (zero at ``u_0``): between breakpoints it is linear."""
+    ends = np.unique(np.concatenate((np.array([0, u.shape[0] - 1]), a, b)))
+    jumps = np.zeros(ends.shape[0])
+    for t in range(a.shape[0]):  # column t has slope 1 from u_{a_t} to u_{b_t}
+        jumps[np.searchsorted(ends, a[t])] += coef[t]
+        jumps[np.searchsorted(ends, b[t])] -= coef[t]
+    slopes = np.cumsum(jumps[:-1])  # one per piece between breakpoints
+    knots = u[ends]
+    values = np.zeros(ends.shape[0])
+    for k in range(ends.shape[0] - 1):
+        values[k + 1] = values[k] + slopes[k] * (knots[k + 1] - knots[k])
+    return knots, values, _left_slope(slopes, depth), slopes[-1]
 
 
 @njit(cache=True)
-def _add_input(x: np.ndarray, u: np.ndarray, values: np.ndarray, left: float, right: float,
-               interval: np.ndarray, out: np.ndarray) -> None:
-    """Add the piecewise-linear function (knots ``u``, ``values``, end slopes) at ``x`` to
-    ``out``; ``u[interval[i]] <= x[i] < u[interval[i] + 1]`` for the points inside the knots."""
-    last = u.shape[0] - 1
-    for i in range(x.shape[0]):
-        v = x[i]
-        if v <= u[0]:
-            out[i] += values[0] + left * (v - u[0])
-        elif v >= u[last]:
-            out[i] += values[last] + right * (v - u[last])
-        else:
-            k = interval[i]
-            slope = (values[k + 1] - values[k]) / (u[k + 1] - u[k])
-            out[i] += values[k] + slope * (v - u[k])
-
-
-@njit(cache=True)
-def _fit_inputs(u: np.ndarray, offsets: np.ndarray, n_unique: np.ndarray, inverse: np.ndarray,
-                inputs: np.ndarray, a: np.ndarray, b: np.ndarray, coef: np.ndarray, depth: int,
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
-    """:func:`_fit_input` of every input with columns (in input order): values at the stacked
-    knots ``u``, left and right slopes, which inputs have columns, and the sum of the means."""
+def _fit_inputs(u: np.ndarray, offsets: np.ndarray, n_unique: np.ndarray, inputs: np.ndarray,
+                a: np.ndarray, b: np.ndarray, coef: np.ndarray, depth: int,
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_fit_input` of every input with columns, concatenated in input order: knots,
+    values, each input's number of knots (zero without columns), left and right slopes."""
     d = n_unique.shape[0]
-    values, left, right = np.zeros(u.shape[0]), np.zeros(d), np.zeros(d)
-    used = np.zeros(d, dtype=np.bool_)
-    fitted_mean = 0.0
-    for i in range(d):
-        mask = inputs == i
-        if not mask.any():
-            continue
-        used[i] = True
-        lo, hi = offsets[i], offsets[i] + n_unique[i]
-        values[lo:hi], left[i], right[i], mean = _fit_input(u[lo:hi], inverse[i], a[mask],
-                                                            b[mask], coef[mask], depth)
-        fitted_mean += mean
-    return values, left, right, used, fitted_mean
+    knots, values = np.empty(2 * (d + a.shape[0])), np.empty(2 * (d + a.shape[0]))
+    n_knots, left, right = np.zeros(d, dtype=np.int64), np.zeros(d), np.zeros(d)
+    order = np.argsort(inputs, kind="mergesort")
+    filled, t = 0, 0
+    while t < order.shape[0]:
+        i, stop = inputs[order[t]], t
+        while stop < order.shape[0] and inputs[order[stop]] == i:
+            stop += 1
+        mine = order[t:stop]
+        lo = offsets[i]
+        k, v, left[i], right[i] = _fit_input(u[lo:lo + n_unique[i]], a[mine], b[mine],
+                                             coef[mine], depth)
+        knots[filled:filled + k.shape[0]] = k
+        values[filled:filled + k.shape[0]] = v
+        n_knots[i] = k.shape[0]
+        filled += k.shape[0]
+        t = stop
+    return knots[:filled], values[:filled], n_knots, left, right
 
 
 @njit(cache=True)
-def _predict_inputs(X: np.ndarray, u: np.ndarray, offsets: np.ndarray, n_unique: np.ndarray,
-                    values: np.ndarray, used: np.ndarray, left: np.ndarray, right: np.ndarray,
-                    intervals: np.ndarray, intercept: float) -> np.ndarray:
-    """``intercept`` plus :func:`_add_input` of every input with columns, in input order."""
+def _predict_inputs(X: np.ndarray, knots: np.ndarray, offsets: np.ndarray,
+                    n_knots: np.ndarray, values: np.ndarray, left: np.ndarray,
+                    right: np.ndarray, intercept: float) -> np.ndarray:
+    """``intercept`` plus, per input with knots, its piecewise-linear function (linear between
+    the knots, with the end slopes beyond them)."""
     out = np.full(X.shape[0], intercept)
-    for j in range(n_unique.shape[0]):
-        if used[j]:
-            lo, hi = offsets[j], offsets[j] + n_unique[j]
-            _add_input(X[:, j], u[lo:hi], values[lo:hi], left[j], right[j], intervals[:, j],
-                       out)
+    for j in range(n_knots.shape[0]):
+        size = n_knots[j]
+        if not size:
+            continue
+        u, v = knots[offsets[j]:offsets[j] + size], values[offsets[j]:offsets[j] + size]
+        for r in range(X.shape[0]):
+            x = X[r, j]
+            if x <= u[0]:
+                out[r] += v[0] + left[j] * (x - u[0])
+            elif x >= u[size - 1]:
+                out[r] += v[size - 1] + right[j] * (x - u[size - 1])
+            else:
+                k = np.searchsorted(u, x, side="right") - 1
+                out[r] += v[k] + (v[k + 1] - v[k]) / (u[k + 1] - u[k]) * (x - u[k])
     return out
 
 
@@ -139,12 +136,11 @@ class Interpolant:
     Attributes
     ----------
     knots, offsets, n_knots : ndarray
-        The distinct data points of every input, concatenated: input j's ``n_knots[j]``
-        points start at ``offsets[j]``.
+        Per input, the points where the function may bend (the smallest and the largest data
+        point and the ends of the selected columns), concatenated: input j's ``n_knots[j]``
+        knots start at ``offsets[j]`` (none on inputs without selected columns).
     values : ndarray
-        The function's values at the knots (zero on inputs without selected features).
-    used : ndarray of bool
-        Per input, whether it has selected features.
+        The function's values at the knots.
     left_slopes, right_slopes : ndarray
         Per input, the slopes beyond the smallest and the largest data point.
     intercept : float
@@ -155,43 +151,28 @@ class Interpolant:
     offsets: np.ndarray
     n_knots: np.ndarray
     values: np.ndarray
-    used: np.ndarray
     left_slopes: np.ndarray
     right_slopes: np.ndarray
     intercept: float
 
     @classmethod
     def from_solution(cls, solution: LassoSolution, dictionaries: list[PairDictionary],
-                      y: np.ndarray, depth: int,
-                      stack: CappedRampStack | None = None) -> Interpolant:
-        """Build from a solution over the ``PairDictionary`` columns it was fitted on
-        (``stack``: their :class:`CappedRampStack`, if built already)."""
+                      depth: int, stack: CappedRampStack | None = None) -> Interpolant:
+        """Build from a working-set solution over the ``PairDictionary`` columns it was fitted
+        on (``stack``: their :class:`CappedRampStack`, if built already). Its intercept is the
+        solution's: each column is zero at the smallest data point, so the canonical function
+        is the solution's ``Σ coef · column``, whose training mean that intercept accounts for."""
         stack = CappedRampStack.of(dictionaries) if stack is None else stack
         if stack is None:
             raise TypeError("`dictionaries` must all be PairDictionary (ReLU of depth 2 or 3). "
                             f"Got {sorted({type(d).__name__ for d in dictionaries})}.")
-        values, left, right, used, fitted_mean = _fit_inputs(
-            stack.u, stack.offsets, stack.n_unique, stack.inverse, solution.inputs,
+        knots, values, n_knots, left, right = _fit_inputs(
+            stack.u, stack.offsets, stack.n_unique, solution.inputs,
             *stack.decode(solution.inputs, solution.keys), solution.coef, depth)
-        return cls(stack.u, stack.offsets, stack.n_unique, values, used, left, right,
-                   float(y.mean() - fitted_mean))
+        offsets = np.concatenate([[0], np.cumsum(n_knots)[:-1]])
+        return cls(knots, offsets, n_knots, values, left, right, float(solution.intercept))
 
-    def predict(self, X: np.ndarray, intervals: dict | None = None) -> np.ndarray:
-        """Evaluate at new inputs ``X`` of shape (m, d).
-
-        ``intervals``: a dict to share between fits on the same dictionaries and the same
-        ``X`` (a β path scored on one validation block); it caches where the points fall
-        among each input's knots.
-        """
-        cached = None if intervals is None else intervals.get("knots")
-        if cached is None or cached[0] is not self.knots:
-            located = np.empty(X.shape, dtype=np.int64)
-            for j, (lo, size) in enumerate(zip(self.offsets, self.n_knots, strict=True)):
-                located[:, j] = np.searchsorted(self.knots[lo:lo + size], X[:, j],
-                                                side="right") - 1
-            cached = (self.knots, located)
-            if intervals is not None:
-                intervals["knots"] = cached
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Evaluate at new inputs ``X`` of shape (m, d)."""
         return _predict_inputs(X, self.knots, self.offsets, self.n_knots, self.values,
-                               self.used, self.left_slopes, self.right_slopes, cached[1],
-                               self.intercept)
+                               self.left_slopes, self.right_slopes, self.intercept)
