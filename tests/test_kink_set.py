@@ -21,7 +21,7 @@ from convexforecast.core.solvers.kink_set import (
     jump_penalty,
     solve_kink_working_set,
 )
-from convexforecast.core.solvers.working_set import WorkingSet, beta_max, solve_working_set
+from convexforecast.core.solvers.working_set import WorkingSet, beta_max, codes, solve_working_set
 
 
 def _jump_problem(seed: int, n: int = 60, m: int = 14, inputs: int = 4):
@@ -177,3 +177,19 @@ def test_kink_working_set_is_bitwise_deterministic():
     assert a.primal == b.primal and a.dual == b.dual and a.intercept == b.intercept
     for name in ("coef", "inputs", "keys"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+
+
+def test_new_kinks_are_the_missing_ends_of_the_strongest_lacking_pairs():
+    n_unique = np.array([5, 4])
+    # priced pairs (input, a, b) with correlations; input 0's kink 1 is held
+    priced = [(0, 1, 4, 9.0), (0, 0, 2, 8.0), (1, 1, 2, 7.0), (0, 1, 3, 6.0), (1, 0, 1, 0.5)]
+    c_inputs = np.array([i for i, *_ in priced], dtype=np.int64)
+    c_keys = np.array([a * n_unique[i] + b for i, a, b, _ in priced], dtype=np.int64)
+    c_vals = np.array([v for *_, v in priced]) * np.array([1, -1, 1, -1, 1])
+    held = np.sort(codes(np.array([0]), np.array([1 * 5 + 4])))
+    inputs, keys = kink_set._new_kinks(c_inputs, c_keys, c_vals, held, n_unique, 1.0, 1e-6, 2)
+    # (0, 1, 4) lacks nothing (1 is held, 4 is the largest point); the two strongest lacking
+    # pairs are (0, 0, 2) and (1, 1, 2): their kinks 0 and 2 of input 0, 1 and 2 of input 1
+    assert inputs.tolist() == [0, 0, 1, 1]
+    assert (keys // n_unique[inputs]).tolist() == [0, 2, 1, 2]
+    assert np.all(keys % n_unique[inputs] == n_unique[inputs] - 1)

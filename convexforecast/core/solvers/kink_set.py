@@ -40,7 +40,6 @@ from convexforecast.core.solvers.working_set import (
     STALLED_ROUNDS,
     WorkingSet,
     _entering,
-    _locate,
     codes,
     price_all,
 )
@@ -250,31 +249,30 @@ def _start_kinks(ws: WorkingSet, warm_start: LassoSolution, stack: CappedRampSta
                                 converged=False), dictionaries)
 
 
-def _new_kinks(c_inputs: np.ndarray, c_keys: np.ndarray, order: np.ndarray, held: np.ndarray,
-               stack: CappedRampStack) -> tuple[np.ndarray, np.ndarray]:
-    """The kinks (inputs, keys) of the priced pairs ``order`` that the working set lacks."""
-    last = stack.n_unique - 1
-    a, b = stack.decode(c_inputs[order], c_keys[order])
-    inputs = np.concatenate([c_inputs[order], c_inputs[order]])
-    ends = np.concatenate([a, b])
-    fresh = ends != last[inputs]
-    kink_codes = codes(inputs[fresh], ends[fresh] * stack.n_unique[inputs[fresh]]
-                       + last[inputs[fresh]])
-    kink_codes = np.unique(kink_codes[~_locate(kink_codes, held)[0]])
-    inputs = kink_codes >> 40
-    return inputs, kink_codes - (inputs << 40)
-
-
-def _lacks_a_kink(c_inputs: np.ndarray, c_keys: np.ndarray, held: np.ndarray,
-                  stack: CappedRampStack) -> np.ndarray:
-    """Per priced pair, whether the working set lacks one of its kinks."""
-    last = stack.n_unique - 1
-    a, b = stack.decode(c_inputs, c_keys)
-    lacks = np.zeros(c_inputs.shape[0], dtype=bool)
-    for end in (a, b):
-        kink = codes(c_inputs, end * stack.n_unique[c_inputs] + last[c_inputs])
-        lacks |= ~_locate(kink, held)[0] & (end != last[c_inputs])
-    return lacks
+@njit(cache=True)
+def _new_kinks(c_inputs: np.ndarray, c_keys: np.ndarray, c_vals: np.ndarray,
+               held: np.ndarray, n_unique: np.ndarray, beta: float, tol: float, k: int,
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """The kinks (inputs, keys) to add: the ends, not yet held (``held``: the working set's
+    codes, sorted) and not an input's largest point, of the priced pairs that
+    :func:`~.working_set._entering` takes among those lacking a kink."""
+    n = c_inputs.shape[0]
+    ends = np.empty((n, 2), dtype=np.int64)  # each end's kink code, or -1
+    strength = np.zeros(n)
+    for t in range(n):
+        i = c_inputs[t]
+        size = n_unique[i]
+        for e, end in enumerate((c_keys[t] // size, c_keys[t] % size)):
+            code = (i << 40) + end * size + size - 1
+            at = np.searchsorted(held, code)
+            fresh = end != size - 1 and (at == held.shape[0] or held[at] != code)
+            ends[t, e] = code if fresh else -1
+            if fresh:
+                strength[t] = abs(c_vals[t])
+    chosen = ends[_entering(strength, beta, tol, k)].ravel()
+    codes_ = np.unique(chosen[chosen >= 0])
+    inputs = codes_ >> 40
+    return inputs, codes_ - (inputs << 40)
 
 
 def solve_kink_working_set(dictionaries: list[ImplicitDictionary], y: np.ndarray, beta: float,
@@ -329,10 +327,8 @@ def solve_kink_working_set(dictionaries: list[ImplicitDictionary], y: np.ndarray
         stalled = 0 if previous - primal > 1e-15 * primal else stalled + 1
         if not solved or stalled >= STALLED_ROUNDS:
             break
-        held = ws.codes()
-        lacking = _lacks_a_kink(c_inputs, c_keys, held, stack)
-        order = _entering(np.where(lacking, np.abs(c_vals), 0.0), beta, tol, k)
-        new_inputs, new_keys = _new_kinks(c_inputs, c_keys, order, held, stack)
+        new_inputs, new_keys = _new_kinks(c_inputs, c_keys, c_vals, np.sort(ws.codes()),
+                                          stack.n_unique, beta, tol, k)
         if not new_keys.shape[0]:
             break  # only pairs of held kinks violate: round-off of the restricted solve
         if ws.keys.shape[0] + new_keys.shape[0] > MAX_KINKS:

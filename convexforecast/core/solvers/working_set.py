@@ -234,6 +234,7 @@ def _restricted_solve(ws: WorkingSet, y_c: np.ndarray, beta: float) -> None:
     ws.retain(z != 0.0)
 
 
+@njit(cache=True)
 def _entering(correlations: np.ndarray, beta: float, tol: float, k: int) -> np.ndarray:
     """Which priced columns enter the working set: at most ``k`` of those whose correlation
     ``|c_j|`` (zero for columns held already) exceeds β by more than ``tol / 2`` relative,
@@ -248,7 +249,7 @@ def _entering(correlations: np.ndarray, beta: float, tol: float, k: int) -> np.n
         candidates = np.flatnonzero(correlations > floor)
         if candidates.shape[0]:
             break
-    strongest = candidates[np.argsort(-correlations[candidates], kind="stable")]
+    strongest = candidates[np.argsort(-correlations[candidates], kind="mergesort")]  # stable
     return strongest[:k]
 
 
