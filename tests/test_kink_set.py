@@ -145,6 +145,15 @@ def test_past_max_kinks_the_pair_working_set_takes_over(monkeypatch):
     reference = fit_convex_network(X, y, beta=beta, depth=3, activation="relu", solver="cvxpy")
     assert handed_over.converged and handed_over.relative_gap <= 1e-6
     assert abs(handed_over.primal - reference.primal) <= 1e-6 * reference.primal
+    assert handed_over.n_iter > stopped.n_iter  # the rounds of both working sets
+    # max_iter bounds the rounds of both: none are left for the columns after the kinks' own
+    spent = fit_module._solve_implicit(dicts, y, beta, tol=1e-6, max_iter=stopped.n_iter,
+                                       warm_start=None, workspace=None)
+    assert not spent.converged and spent.n_iter == stopped.n_iter
+    assert spent.primal == stopped.primal
+    one_more = fit_module._solve_implicit(dicts, y, beta, tol=1e-6, max_iter=stopped.n_iter + 1,
+                                          warm_start=None, workspace=None)
+    assert one_more.n_iter == stopped.n_iter + 1
 
 
 @pytest.mark.parametrize("depth,on_kinks", [(2, False), (3, True), (4, True)])

@@ -26,6 +26,7 @@ else a ConvergenceWarning is raised and the certified gap is reported as it is.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
 import numpy as np
@@ -71,18 +72,21 @@ def _reference(X: np.ndarray, y: np.ndarray, beta: float, depth: int, activation
 
 
 def _solve_implicit(dictionaries: list[ImplicitDictionary], y: np.ndarray, beta: float, *,
-                    warm_start: LassoSolution | None, workspace: WorkingSet | None,
-                    **options) -> LassoSolution:
-    """The working set of kinks for capped ramps, else (or when it stops uncertified) the
-    working set of dictionary columns, from the point the kinks reached."""
-    if is_capped_ramp(dictionaries):
-        solution = solve_kink_working_set(dictionaries, y, beta, warm_start=warm_start,
-                                          warn=False, workspace=workspace, **options)
-        if solution.converged:
-            return solution
-        warm_start, workspace = solution, None  # the pairs on their own buffers
-    return solve_working_set(dictionaries, y, beta, warm_start=warm_start, warn=False,
-                             workspace=workspace, **options)
+                    tol: float, max_iter: int, warm_start: LassoSolution | None,
+                    workspace: WorkingSet | None) -> LassoSolution:
+    """The working set of kinks for capped ramps, else the working set of dictionary columns;
+    when the kinks stop uncertified with rounds of ``max_iter`` left, the columns take over
+    from the point the kinks reached, for those rounds (``n_iter`` counts both)."""
+    if not is_capped_ramp(dictionaries):
+        return solve_working_set(dictionaries, y, beta, tol=tol, max_iter=max_iter,
+                                 warm_start=warm_start, warn=False, workspace=workspace)
+    kinks = solve_kink_working_set(dictionaries, y, beta, tol=tol, max_iter=max_iter,
+                                   warm_start=warm_start, warn=False, workspace=workspace)
+    if kinks.converged or kinks.n_iter >= max_iter:
+        return kinks
+    columns = solve_working_set(dictionaries, y, beta, tol=tol,  # on their own buffers
+                                max_iter=max_iter - kinks.n_iter, warm_start=kinks, warn=False)
+    return dataclasses.replace(columns, n_iter=kinks.n_iter + columns.n_iter)
 
 
 def solve_lasso(X: np.ndarray, y: np.ndarray, beta: float, *, depth: int, activation: str,
