@@ -8,7 +8,7 @@ pairing of positive with negative jumps (paper-notes §2.3). Restricted to a set
 jump problem holds *every* pairing of them, so a round only has to find new kinks, where the
 pair working set (:mod:`.working_set`) also has to find the pairings one priced column at a
 time. On the default backtest this takes 57 % fewer pricings and 37 % fewer restricted-solve
-steps (BENCHMARKS.md, "The kink working set").
+steps (BENCHMARKS.md, "The kink working set: the design, measured").
 
 The outer loop is :func:`~.working_set.solve_working_set`'s: the same pricing of every capped
 ramp, the same certificate on the capped-ramp Lasso, the same tolerance. The working set holds
@@ -20,8 +20,8 @@ a ramp is numerically dependent on the others). Solutions are returned as capped
 
 The kernel rebuilds its factor at every round, O(m³) on m kinks: past :data:`MAX_KINKS`, and
 whenever a restricted solve fails, the solve stops uncertified and
-:func:`~convexforecast.core.fit.solve_lasso` hands its point to the pair working set, whose
-factor is carried between rounds.
+:func:`~convexforecast.core.fit.solve_lasso` hands its point, and the rounds of ``max_iter``
+left, to the pair working set, whose factor is carried between rounds.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ __all__ = ["MAX_KINKS", "is_capped_ramp", "jump_feature_sign", "jump_penalty",
 
 #: Kinks beyond which a solve hands over to the pair working set. The restricted solves rebuild
 #: their factor each round: BTC at 1e-4·β_max (~1,200 kinks) took 408 s without this bound, and
-#: 0.45 s with it; no solve of the default backtest comes near it.
+#: 768 did not finish there in 4 minutes; none of the default backtest's solves reaches it.
 MAX_KINKS = 512
 
 
