@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from convexforecast.core.solvers._feature_sign_kernel import _append as _append_to_factor
 from convexforecast.core.solvers._feature_sign_kernel import (
-    DEPENDENT_PIVOT,
     _solve_lower,
     _solve_upper,
 )
@@ -26,23 +26,14 @@ OPTIMAL, DEPENDENT, STEP_LIMIT = 0, 1, 2
 
 @njit(cache=True)
 def _append(L, W, m, G, active, groups, new) -> bool:
-    """Extend L (and W's rows) by the jump ``new``; False if its ramp is numerically dependent."""
-    b = np.empty(m)
-    for p in range(m):
-        b[p] = G[active[p], new]
-    row = _solve_lower(L, m, b)
-    pivot = G[new, new]
-    for p in range(m):
-        pivot -= row[p] * row[p]
-    if pivot <= DEPENDENT_PIVOT * G[new, new]:
+    """Extend L (:func:`._feature_sign_kernel._append`) and W's rows by the jump ``new``; False
+    if its ramp is numerically dependent."""
+    if not _append_to_factor(L, m, G, active, new):
         return False
-    for p in range(m):
-        L[m, p] = row[p]
-    L[m, m] = np.sqrt(pivot)
     for r in range(W.shape[1]):  # L[m] · W[:, r] + L[m, m] W[m, r] = [groups[new] == r]
         s = 1.0 if groups[new] == r else 0.0
         for p in range(m):
-            s -= row[p] * W[p, r]
+            s -= L[m, p] * W[p, r]
         W[m, r] = s / L[m, m]
     return True
 
