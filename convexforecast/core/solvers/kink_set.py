@@ -37,6 +37,7 @@ from convexforecast.core.solvers._jump_kernel import OPTIMAL, jump_steps
 from convexforecast.core.solvers.column_stack import CappedRampStack
 from convexforecast.core.solvers.lasso import LassoSolution, dual_objective
 from convexforecast.core.solvers.working_set import (
+    _SUPPORT_PER_ADDED,
     STALLED_ROUNDS,
     WorkingSet,
     _entering,
@@ -316,7 +317,7 @@ def solve_kink_working_set(dictionaries: list[ImplicitDictionary], y: np.ndarray
     best_dual, primal, max_abs = -np.inf, np.inf, np.inf
     stalled, converged, n_iter = 0, False, 0
     for n_iter in range(1, max_iter + 1):  # noqa: B007 - reported after the loop
-        k = max(initial_size, np.count_nonzero(ws.coef) // 8)
+        k = max(initial_size, np.count_nonzero(ws.coef) // _SUPPORT_PER_ADDED)
         max_abs, c_inputs, c_keys, c_vals = price_all(dictionaries, r, k, stack)
         previous = primal
         primal = 0.5 * float(r @ r) + beta * jump_penalty(ws.coef, ws.inputs)
