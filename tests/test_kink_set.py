@@ -202,3 +202,26 @@ def test_new_kinks_are_the_missing_ends_of_the_strongest_lacking_pairs():
     assert inputs.tolist() == [0, 0, 1, 1]
     assert (keys // n_unique[inputs]).tolist() == [0, 2, 1, 2]
     assert np.all(keys % n_unique[inputs] == n_unique[inputs] - 1)
+
+
+def test_kinks_of_pairs_make_the_same_function_on_the_data():
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((40, 2))
+    stack = CappedRampStack.of(make_dictionaries(X, 3, "relu", 0.01, None))
+    n_unique = stack.n_unique
+    inputs = rng.integers(0, 2, size=30).astype(np.int64)
+    a = rng.integers(0, n_unique[inputs] - 1)
+    b = a + 1 + rng.integers(0, n_unique[inputs] - 1 - a)
+    keys = (a * n_unique[inputs] + b).astype(np.int64)
+    coef = rng.standard_normal(30)
+    coef[:3] = [1.0, -1.0, 0.5]  # a pair and its negation (which cancel), and a duplicate
+    inputs[:3], keys[:3] = inputs[3], keys[3]
+    k_inputs, k_keys, jumps = kink_set._kinks_of_pairs(inputs, keys, coef, n_unique)
+    assert np.all(jumps != 0.0) and np.all(np.diff(codes(k_inputs, k_keys)) > 0)
+    assert np.all(k_keys % n_unique[k_inputs] == n_unique[k_inputs] - 1)  # kinks (k, N - 1)
+    assert np.all(k_keys // n_unique[k_inputs] < n_unique[k_inputs] - 1)  # never the largest
+    pairs = np.empty((40, 30), order="F")
+    kinks = np.empty((40, k_keys.shape[0]), order="F")
+    stack.centred_columns(inputs, keys, pairs)
+    stack.centred_columns(k_inputs, k_keys, kinks)
+    np.testing.assert_allclose(kinks @ jumps, pairs @ coef, atol=1e-12)

@@ -20,9 +20,11 @@ from convexforecast.core.solvers.working_set import (
     WorkingSet,
     _entering,
     _locate,
+    _match,
     beta_max,
     price_all,
     solve_working_set,
+    sum_by_code,
 )
 
 
@@ -433,6 +435,28 @@ def test_locate_finds_codes_and_their_positions():
     np.testing.assert_array_equal(found, [True, False, True, True, False])
     np.testing.assert_array_equal(at[found], [3, 2, 0])
     assert not _locate(np.array([1, 2]), np.empty(0, dtype=np.int64))[0].any()
+
+
+def test_match_is_locate_both_ways_with_positions_among_the_kept():
+    rng = np.random.default_rng(4)
+    for _ in range(20):
+        held = rng.choice(60, size=rng.integers(0, 30), replace=False).astype(np.int64)
+        wanted = rng.choice(60, size=rng.integers(0, 30), replace=False).astype(np.int64)
+        keep, found, at = _match(held, wanted)
+        np.testing.assert_array_equal(keep, _locate(held, wanted)[0])
+        expected_found, expected_at = _locate(wanted, held[keep])
+        np.testing.assert_array_equal(found, expected_found)
+        np.testing.assert_array_equal(at[found], expected_at[expected_found])
+
+
+def test_sum_by_code_is_unique_and_bincount_bit_for_bit():
+    rng = np.random.default_rng(5)
+    codes_ = rng.integers(0, 9, size=200).astype(np.int64) << 40
+    values = rng.standard_normal(200) * 10.0 ** rng.integers(-8, 8, size=200)
+    distinct, sums = sum_by_code(codes_, values)
+    expected, inverse = np.unique(codes_, return_inverse=True)
+    np.testing.assert_array_equal(distinct, expected)
+    np.testing.assert_array_equal(sums, np.bincount(inverse, weights=values))
 
 
 @pytest.mark.parametrize("depth", [2, 3])

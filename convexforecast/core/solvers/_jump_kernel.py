@@ -15,11 +15,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from convexforecast.core.solvers._feature_sign_kernel import _append as _append_to_factor
 from convexforecast.core.solvers._feature_sign_kernel import (
+    DEPENDENT_PIVOT,
     _solve_lower,
     _solve_upper,
 )
+from convexforecast.core.solvers._feature_sign_kernel import _append as _append_to_factor
 
 OPTIMAL, DEPENDENT, STEP_LIMIT = 0, 1, 2
 
@@ -30,12 +31,52 @@ def _append(L, W, m, G, active, groups, new) -> bool:
     if its ramp is numerically dependent."""
     if not _append_to_factor(L, m, G, active, new):
         return False
-    for r in range(W.shape[1]):  # L[m] · W[:, r] + L[m, m] W[m, r] = [groups[new] == r]
-        s = 1.0 if groups[new] == r else 0.0
-        for p in range(m):
-            s -= L[m, p] * W[p, r]
-        W[m, r] = s / L[m, m]
+    _extend_w(L, W, m, groups[new])
     return True
+
+
+@njit(cache=True)
+def _extend_w(L, W, m, group) -> None:
+    """W's row m from L's: ``L[m] · W[:, r] + L[m, m] W[m, r] = [group == r]``."""
+    w = W[m]
+    w[:] = 0.0
+    w[group] = 1.0
+    for p in range(m):
+        lp, wp = L[m, p], W[p]
+        for r in range(w.shape[0]):
+            w[r] -= lp * wp[r]
+    for r in range(w.shape[0]):
+        w[r] /= L[m, m]
+
+
+@njit(cache=True)
+def _factor(L, W, G, j, active, groups) -> int:
+    """Factor the Gram matrix of the non-zero jumps (in index order) into L and W by LAPACK
+    and fill ``active``; their number, or −1 if a ramp is numerically dependent on those
+    before it (the pivot test of :func:`._feature_sign_kernel._append`)."""
+    m = 0
+    for k in range(j.shape[0]):
+        if j[k] != 0.0:
+            active[m] = k
+            m += 1
+    if m == 0:
+        return 0
+    S = np.empty((m, m))
+    for a in range(m):
+        row = G[active[a]]
+        for b in range(m):
+            S[a, b] = row[active[b]]
+    try:
+        F = np.linalg.cholesky(S)
+    except Exception:  # not positive definite
+        return -1
+    for p in range(m):
+        if F[p, p] * F[p, p] <= DEPENDENT_PIVOT * S[p, p]:
+            return -1
+        for q in range(p + 1):
+            L[p, q] = F[p, q]
+        _extend_w(L, W, p, groups[active[p]])
+    return m
 
 
 @njit(cache=True)
@@ -80,13 +121,9 @@ def jump_steps(G, q, beta, groups, n_groups, j, tol, max_steps):
     L = np.zeros((n, n))
     W = np.zeros((n, n_groups))
     active = np.empty(n, dtype=np.int64)
-    m = 0
-    for k in range(n):
-        if j[k] != 0.0:
-            if not _append(L, W, m, G, active, groups, k):
-                return j, DEPENDENT, 0
-            active[m] = k
-            m += 1
+    m = _factor(L, W, G, j, active, groups)
+    if m < 0:
+        return j, DEPENDENT, 0
     sums = np.zeros(n_groups)
     for k in range(n):
         sums[groups[k]] += j[k]

@@ -46,6 +46,25 @@ def _capped_ramp_prices_all(orders: np.ndarray, starts: np.ndarray, u: np.ndarra
     return max_abs, inputs[:count], keys[:count], vals[:count]
 
 
+@njit(cache=True)
+def _pair_keys(inverse: np.ndarray, n_unique: np.ndarray, depth2: np.ndarray,
+               inputs: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:meth:`CappedRampStack.keys_from_rows` (keys of invalid pairs are 0)."""
+    keys = np.zeros(inputs.shape[0], dtype=np.int64)
+    valid = np.zeros(inputs.shape[0], dtype=np.bool_)
+    for t in range(inputs.shape[0]):
+        i = inputs[t]
+        if i >= n_unique.shape[0] or rows[t, 0] >= inverse.shape[1] \
+                or rows[t, 1] >= inverse.shape[1]:
+            continue
+        a = min(inverse[i, rows[t, 0]], inverse[i, rows[t, 1]])
+        b = max(inverse[i, rows[t, 0]], inverse[i, rows[t, 1]])
+        size = n_unique[i]
+        if a < b and (not depth2[i] or a == 0 or b == size - 1):
+            keys[t], valid[t] = a * size + b, True
+    return keys, valid
+
+
 class CappedRampStack:
     """Several inputs' :class:`PairDictionary` data side by side, so that the working-set
     solver prices, fills columns and maps warm-start keys for all inputs in one pass instead
@@ -94,14 +113,7 @@ class CappedRampStack:
         both rows hold the same value; at depth 2 only pairs with an end at an extreme point
         are columns.
         """
-        known = inputs < self.n_unique.shape[0]
-        i = np.where(known, inputs, 0)
-        inside = known & (rows < self.inverse.shape[1]).all(axis=1)
-        ends = self.inverse[i[:, None], np.where(inside[:, None], rows, 0)]
-        a, b = ends.min(axis=1), ends.max(axis=1)
-        n_unique = self.n_unique[i]
-        valid = inside & (a < b) & (~self.depth2[i] | (a == 0) | (b == n_unique - 1))
-        return a * n_unique + b, valid
+        return _pair_keys(self.inverse, self.n_unique, self.depth2, inputs, rows)
 
     @classmethod
     def of(cls, dictionaries: list[ImplicitDictionary]) -> CappedRampStack | None:

@@ -41,8 +41,8 @@ from convexforecast.core.solvers.working_set import (
     STALLED_ROUNDS,
     WorkingSet,
     _entering,
-    codes,
     price_all,
+    sum_by_code,
 )
 
 __all__ = ["MAX_KINKS", "is_capped_ramp", "jump_feature_sign", "jump_penalty",
@@ -233,21 +233,35 @@ def _pairs(ws: WorkingSet, stack: CappedRampStack) -> tuple[np.ndarray, np.ndarr
 def _start_kinks(ws: WorkingSet, warm_start: LassoSolution, stack: CappedRampStack,
                  dictionaries: list[ImplicitDictionary], beta: float) -> None:
     """Fill the working set with the kinks of a capped-ramp solution, each with its jump."""
-    last = stack.n_unique - 1
-    a, b = stack.decode(warm_start.inputs, warm_start.keys)
-    ends = np.concatenate([a, b])
-    inputs = np.concatenate([warm_start.inputs, warm_start.inputs])
-    jumps = np.concatenate([warm_start.coef, -warm_start.coef])  # C_ab = R_a − R_b
-    keep = ends != last[inputs]
-    ends, inputs, jumps = ends[keep], inputs[keep], jumps[keep]
-    kink_keys = ends * stack.n_unique[inputs] + last[inputs]
-    distinct, first, inverse = np.unique(codes(inputs, kink_keys), return_index=True,
-                                         return_inverse=True)
-    summed = np.bincount(inverse, weights=jumps, minlength=distinct.shape[0])
+    inputs, keys, jumps = _kinks_of_pairs(warm_start.inputs, warm_start.keys, warm_start.coef,
+                                          stack.n_unique)
+    ws.start_from(LassoSolution(jumps, 0.0, beta, np.inf, -np.inf, 0, "warm start",
+                                inputs=inputs, keys=keys, converged=False), dictionaries)
+
+
+@njit(cache=True)
+def _kinks_of_pairs(inputs: np.ndarray, keys: np.ndarray, coef: np.ndarray,
+                    n_unique: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The kinks (inputs, keys), ordered by code, and non-zero jumps of capped ramps
+    ``C_ab = R_a − R_b``: each pair's a-end gains its coefficient, its b-end loses it (an
+    input's largest point has no kink); a kink's jumps are summed a-ends first."""
+    m = inputs.shape[0]
+    kink_codes = np.empty(2 * m, dtype=np.int64)
+    jumps = np.empty(2 * m)
+    count = 0
+    for side in range(2):
+        for t in range(m):
+            size = n_unique[inputs[t]]
+            end = keys[t] // size if side == 0 else keys[t] % size
+            if end != size - 1:
+                kink_codes[count] = (inputs[t] << 40) + end * size + size - 1
+                jumps[count] = coef[t] if side == 0 else -coef[t]
+                count += 1
+    distinct, summed = sum_by_code(kink_codes[:count], jumps[:count])
     nonzero = summed != 0.0
-    ws.start_from(LassoSolution(summed[nonzero], 0.0, beta, np.inf, -np.inf, 0, "warm start",
-                                inputs=inputs[first][nonzero], keys=kink_keys[first][nonzero],
-                                converged=False), dictionaries)
+    kinks = distinct[nonzero]
+    kink_inputs = kinks >> 40
+    return kink_inputs, kinks - (kink_inputs << 40), summed[nonzero]
 
 
 @njit(cache=True)

@@ -15,7 +15,7 @@ import numpy as np
 from convexforecast.core.dictionaries.implicit import ImplicitDictionary
 from convexforecast.core.solvers.column_stack import CappedRampStack
 from convexforecast.core.solvers.lasso import LassoSolution
-from convexforecast.core.solvers.working_set import codes
+from convexforecast.core.solvers.working_set import codes, sum_by_code
 
 __all__ = ["PortableSolution", "WarmStart"]
 
@@ -57,12 +57,11 @@ class PortableSolution:
             valid = np.zeros(self.inputs.shape[0], dtype=bool)
         else:
             keys, valid = stack.keys_from_rows(self.inputs, self.rows)
-        distinct, first, inverse = np.unique(codes(self.inputs[valid], keys[valid]),
-                                          return_index=True, return_inverse=True)
-        coef = np.bincount(inverse, weights=self.coef[valid], minlength=distinct.shape[0])
+        distinct, coef = sum_by_code(codes(self.inputs[valid], keys[valid]),
+                                        self.coef[valid])
+        inputs = distinct >> 40
         return LassoSolution(coef, 0.0, float("nan"), np.inf, -np.inf, 0, "warm start",
-                             inputs=self.inputs[valid][first], keys=keys[valid][first],
-                             converged=False)
+                             inputs=inputs, keys=distinct - (inputs << 40), converged=False)
 
 
 @dataclass

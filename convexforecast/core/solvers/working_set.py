@@ -115,9 +115,8 @@ class WorkingSet:
         restricted solve (2 of 24 on the BTC backtest), so keeping them costs more Gram
         products than the rounds they save (BENCHMARKS.md, "What moved the issue-13 figures").
         """
-        start_codes = codes(start.inputs, start.keys)
-        self.retain(_locate(self.codes(), start_codes)[0])
-        found, at = _locate(start_codes, self.codes())
+        keep, found, at = _match(self.codes(), codes(start.inputs, start.keys))
+        self.retain(keep)
         self.coef = np.zeros(self.keys.shape[0])
         self.coef[at[found]] = start.coef[found]
         if not found.all():
@@ -170,10 +169,9 @@ class WorkingSet:
     def retain(self, keep: np.ndarray) -> None:
         """Keep only the columns ``keep`` (boolean), compacted in place."""
         kept = np.flatnonzero(keep)
-        m = kept.shape[0]
-        moved = int(np.argmin(kept == np.arange(m))) if m and kept[-1] != m - 1 else m
-        if moved < m:  # columns before ``moved`` are already in place
-            _compact(self._cols, self._gram, kept, moved)
+        if kept.shape[0] == keep.shape[0]:
+            return
+        _compact(self._cols, self._gram, kept)
         self.means, self.inputs = self.means[kept], self.inputs[kept]
         self.keys, self.coef = self.keys[kept], self.coef[kept]
         if self._target is not None:
@@ -206,11 +204,14 @@ class WorkingSet:
 
 
 @njit(cache=True)
-def _compact(cols: np.ndarray, gram: np.ndarray, kept: np.ndarray, moved: int) -> None:
-    """Move columns ``kept[moved:]`` (increasing) to positions ``moved, moved + 1, …`` of
-    ``cols`` and ``gram`` in place (``kept[:moved]`` are already in place): every read is at
-    or after the position written, so nothing is overwritten before it is read."""
+def _compact(cols: np.ndarray, gram: np.ndarray, kept: np.ndarray) -> None:
+    """Move columns ``kept`` (increasing) to positions ``0, 1, …`` of ``cols`` and ``gram`` in
+    place: every read is at or after the position written, so nothing is overwritten before
+    it is read (the first ``moved`` are in place already)."""
     m = kept.shape[0]
+    moved = 0
+    while moved < m and kept[moved] == moved:
+        moved += 1
     for t in range(moved, m):
         source = kept[t]
         for i in range(cols.shape[0]):
@@ -271,6 +272,40 @@ def _guaranteed_decrease(norms: np.ndarray, correlations: np.ndarray, beta: floa
 def codes(inputs: np.ndarray, keys: np.ndarray) -> np.ndarray:
     """Unique integer per (input, key) pair: keys are below 2⁴⁰ (N² for N < 10⁶ points)."""
     return (inputs.astype(np.int64) << 40) + keys
+
+
+@njit(cache=True)
+def _match(held: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which ``held`` codes are ``wanted`` (``keep``), which ``wanted`` codes are held
+    (``found``) and where each found one is among the kept (``at``); codes are distinct."""
+    order = np.argsort(wanted)
+    ordered = wanted[order]
+    keep = np.zeros(held.shape[0], dtype=np.bool_)
+    found = np.zeros(wanted.shape[0], dtype=np.bool_)
+    at = np.zeros(wanted.shape[0], dtype=np.int64)
+    kept = 0
+    for i in range(held.shape[0]):
+        s = np.searchsorted(ordered, held[i])
+        if s < ordered.shape[0] and ordered[s] == held[i]:
+            keep[i], found[order[s]], at[order[s]] = True, True, kept
+            kept += 1
+    return keep, found, at
+
+
+@njit(cache=True)
+def sum_by_code(codes: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct ``codes`` (increasing) and the sum of each one's ``values``, added in
+    index order (``np.unique`` and ``np.bincount``, in one pass)."""
+    order = np.argsort(codes, kind="mergesort")  # stable: equal codes in index order
+    distinct = np.empty(codes.shape[0], dtype=np.int64)
+    sums = np.empty(codes.shape[0])
+    count = 0
+    for j in order:
+        if count == 0 or codes[j] != distinct[count - 1]:
+            distinct[count], sums[count] = codes[j], 0.0
+            count += 1
+        sums[count - 1] += values[j]
+    return distinct[:count], sums[:count]
 
 
 def _locate(values: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
