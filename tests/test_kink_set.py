@@ -43,15 +43,15 @@ def _cvxpy_jump_minimum(A, y, beta, groups) -> float:
     return float(problem.value)
 
 
-def _kernel(G, q, beta, groups, start):
-    jumps, status, _ = jump_steps(G, q, beta, groups, int(groups.max()) + 1, start, 1e-12,
-                                  100_000)
+def _kernel(G, q, beta, groups, start, factor=kink_set._NO_FACTOR):
+    jumps, status, _, factor = jump_steps(G, q, beta, groups, int(groups.max()) + 1, start,
+                                          1e-12, 100_000, *factor)
     assert status == OPTIMAL
-    return jumps
+    return jumps, factor
 
 
 def _dense(G, q, beta, groups, start):
-    return jump_feature_sign(G, q, beta, groups, start)[0]
+    return jump_feature_sign(G, q, beta, groups, start)
 
 
 @pytest.mark.parametrize("search", [_kernel, _dense], ids=["compiled", "dense"])
@@ -61,10 +61,30 @@ def test_restricted_search_reaches_the_cvxpy_optimum(search, seed):
     minimum = _cvxpy_jump_minimum(A, y, beta, groups)
     for start in (np.zeros(A.shape[1]), np.where(rng.random(A.shape[1]) < 0.3,
                                                  rng.normal(size=A.shape[1]), 0.0)):
-        jumps = search(A.T @ A, A.T @ y, beta, groups, start)
+        jumps = search(A.T @ A, A.T @ y, beta, groups, start)[0]
         residual = y - A @ jumps
         value = 0.5 * residual @ residual + beta * jump_penalty(jumps, groups)
         assert value <= minimum + 1e-10 * minimum  # any j is feasible: this is optimality
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_compiled_search_returns_its_factor_and_a_search_starts_from_it(seed):
+    _, A, groups, y, beta = _jump_problem(seed)
+    G, q = A.T @ A, A.T @ y
+    jumps, (active, L, W) = _kernel(G, q, beta, groups, np.zeros(A.shape[1]))
+    np.testing.assert_array_equal(np.sort(active), np.flatnonzero(jumps))
+    scale = G.diagonal().max()
+    np.testing.assert_allclose(L @ L.T, G[np.ix_(active, active)], atol=1e-10 * scale)
+    indicators = (groups[active][:, None] == np.arange(W.shape[1])).astype(float)
+    np.testing.assert_allclose(L @ W, indicators, atol=1e-10)
+    smaller = 0.6 * beta  # the next point of a path, from the last one's jumps and factor
+    carried, _ = _kernel(G, q, smaller, groups, jumps, (active, L, W))
+    fresh, _ = _kernel(G, q, smaller, groups, jumps)
+    residual = y - A @ carried
+    value = 0.5 * residual @ residual + smaller * jump_penalty(carried, groups)
+    minimum = _cvxpy_jump_minimum(A, y, smaller, groups)
+    assert value <= minimum + 1e-10 * minimum
+    np.testing.assert_allclose(carried, fresh, atol=1e-8 * np.abs(fresh).max())
 
 
 def test_compiled_search_reports_a_dependent_ramp_and_the_dense_one_solves_it():
@@ -74,8 +94,9 @@ def test_compiled_search_reports_a_dependent_ramp_and_the_dense_one_solves_it():
     G, q = A.T @ A, A.T @ y
     start = np.zeros(A.shape[1])
     start[0], start[-1] = 0.5, 0.5
-    assert jump_steps(G, q, beta, groups, int(groups.max()) + 1, start, 1e-12, 100)[1] == DEPENDENT
-    jumps = _dense(G, q, beta, groups, np.zeros(A.shape[1]))
+    assert jump_steps(G, q, beta, groups, int(groups.max()) + 1, start, 1e-12, 100,
+                      *kink_set._NO_FACTOR)[1] == DEPENDENT
+    jumps = _dense(G, q, beta, groups, np.zeros(A.shape[1]))[0]
     residual = y - A @ jumps
     value = 0.5 * residual @ residual + beta * jump_penalty(jumps, groups)
     assert value <= _cvxpy_jump_minimum(A, y, beta, groups) * (1 + 1e-9)

@@ -107,11 +107,16 @@ def _delete(L, W, m, j) -> None:
 
 
 @njit(cache=True)
-def jump_steps(G, q, beta, groups, n_groups, j, tol, max_steps):
+def jump_steps(G, q, beta, groups, n_groups, j, tol, max_steps, start_active, start_L, start_W):
     """Feature-sign search on the jump problem from ``j``, to violations at most ``tol`` times
-    ``max(β, ‖q‖_∞)``; returns ``(j, status, steps)``, status :data:`OPTIMAL`,
-    :data:`DEPENDENT` (a jump's ramp is numerically dependent on the active ones: ``j`` is
-    where the search stopped) or :data:`STEP_LIMIT`."""
+    ``max(β, ‖q‖_∞)``; returns ``(j, status, steps, (active, L, W))``, status
+    :data:`OPTIMAL`, :data:`DEPENDENT` (a jump's ramp is numerically dependent on the active
+    ones: ``j`` is where the search stopped) or :data:`STEP_LIMIT`, and the factor the search
+    ended with: L and W on the jumps ``active``, in that order.
+
+    ``start_active``, ``start_L``, ``start_W``: such a factor on exactly the non-zeros of
+    ``j`` (a previous search's, carried), or empty arrays to factor them here.
+    """
     h = beta / 2.0
     n = q.shape[0]
     j = j.copy()
@@ -121,9 +126,13 @@ def jump_steps(G, q, beta, groups, n_groups, j, tol, max_steps):
     L = np.zeros((n, n))
     W = np.zeros((n, n_groups))
     active = np.empty(n, dtype=np.int64)
-    m = _factor(L, W, G, j, active, groups)
+    m = start_active.shape[0]
+    if m:
+        active[:m], L[:m, :m], W[:m] = start_active, start_L, start_W
+    else:
+        m = _factor(L, W, G, j, active, groups)
     if m < 0:
-        return j, DEPENDENT, 0
+        return j, DEPENDENT, 0, (active[:0], L[:0, :0], W[:0])
     sums = np.zeros(n_groups)
     for k in range(n):
         sums[groups[k]] += j[k]
@@ -246,7 +255,7 @@ def jump_steps(G, q, beta, groups, n_groups, j, tol, max_steps):
                 if v > best_violation:
                     best_violation, entering = v, k
         if max(best_violation, best_release) <= tol * scale:
-            return j, OPTIMAL, step
+            return j, OPTIMAL, step, (active[:m], L[:m, :m], W[:m])
         if best_release >= best_violation:
             free[release_at], tau[release_at] = True, np.sign(multiplier[release_at])
             continue
@@ -272,8 +281,8 @@ def jump_steps(G, q, beta, groups, n_groups, j, tol, max_steps):
                 free[i], tau[i] = True, signs[0]
         for a in range(new.shape[0]):
             if not _append(L, W, m, G, active, groups, new[a]):
-                return j, DEPENDENT, step
+                return j, DEPENDENT, step, (active[:0], L[:0, :0], W[:0])
             active[m] = new[a]
             m += 1
             j[new[a]] = 1e-300 * signs[a]
-    return j, STEP_LIMIT, max_steps
+    return j, STEP_LIMIT, max_steps, (active[:0], L[:0, :0], W[:0])

@@ -38,6 +38,7 @@ from convexforecast.core.solvers.column_stack import CappedRampStack
 from convexforecast.core.solvers.lasso import LassoSolution, dual_objective
 from convexforecast.core.solvers.working_set import (
     _SUPPORT_PER_ADDED,
+    FACTOR_REUSES,
     STALLED_ROUNDS,
     WorkingSet,
     _entering,
@@ -155,22 +156,37 @@ def jump_penalty(jumps: np.ndarray, inputs: np.ndarray) -> float:
     return 0.5 * (float(np.abs(jumps).sum()) + float(np.abs(sums).sum()))
 
 
-def _restricted_solve(ws: WorkingSet, y_c: np.ndarray, beta: float, n_inputs: int) -> bool:
+#: The factor argument of :func:`jump_steps` when there is none to carry.
+_NO_FACTOR = (np.empty(0, dtype=np.int64), np.empty((0, 0)), np.empty((0, 0)))
+
+
+def _restricted_solve(ws: WorkingSet, y_c: np.ndarray, beta: float, n_inputs: int,
+                      factor: tuple = _NO_FACTOR) -> tuple[bool, tuple]:
     """Set the working set's coefficients to the jump problem's solution restricted to its kinks
     (started from the current ones) and drop the kinks left at zero; False if no exact search
-    reached it (the coefficients are then unchanged)."""
+    reached it (the coefficients are then unchanged).
+
+    ``factor``: the compiled search's factor on the current non-zeros, as the previous call
+    returned it (its positions are the kept kinks'), or :data:`_NO_FACTOR`. Returns the
+    factor to pass to the next call while the non-zeros stay the same (kinks appended at zero
+    do not change them), or :data:`_NO_FACTOR`."""
     q = ws.correlations(y_c)
     G = np.ascontiguousarray(ws.gram)
-    jumps, status, _ = jump_steps(G, q, beta, ws.inputs, n_inputs, ws.coef, 1e-12, 100_000)
-    if status != OPTIMAL:  # a numerically dependent ramp: the dense search
+    jumps, status, _, (active, L, W) = jump_steps(G, q, beta, ws.inputs, n_inputs, ws.coef,
+                                                  1e-12, 100_000, *factor)
+    kept = np.flatnonzero(jumps)
+    carried = _NO_FACTOR
+    if status == OPTIMAL and active.shape[0] == kept.shape[0]:  # the factor is on the kept
+        carried = (np.searchsorted(kept, active), L, W)
+    elif status != OPTIMAL:  # a numerically dependent ramp: the dense search
         try:
             jumps, _ = jump_feature_sign(G, q, beta, ws.inputs, ws.coef,
                                          max_steps=20 * G.shape[0] + 100)
         except (RuntimeError, np.linalg.LinAlgError):
-            return False
+            return False, _NO_FACTOR
     ws.coef = jumps
     ws.retain(jumps != 0.0)
-    return True
+    return True, carried
 
 
 @njit(cache=True)
@@ -326,7 +342,8 @@ def solve_kink_working_set(dictionaries: list[ImplicitDictionary], y: np.ndarray
     n_inputs = len(dictionaries)
     if warm_start is not None:
         _start_kinks(ws, warm_start, stack, dictionaries, beta)
-    solved = _restricted_solve(ws, y_c, beta, n_inputs) if len(ws.keys) else True
+    solved, factor = _restricted_solve(ws, y_c, beta, n_inputs) if len(ws.keys) \
+        else (True, _NO_FACTOR)
     r = y_c - ws.cols @ ws.coef
     best_dual, primal, max_abs = -np.inf, np.inf, np.inf
     stalled, converged, n_iter = 0, False, 0
@@ -349,7 +366,9 @@ def solve_kink_working_set(dictionaries: list[ImplicitDictionary], y: np.ndarray
         if ws.keys.shape[0] + new_keys.shape[0] > MAX_KINKS:
             break
         ws.append(new_inputs, new_keys, dictionaries)
-        solved = _restricted_solve(ws, y_c, beta, n_inputs)
+        if n_iter % FACTOR_REUSES == 0:  # bound the round-off the factor's updates accumulate
+            factor = _NO_FACTOR
+        solved, factor = _restricted_solve(ws, y_c, beta, n_inputs, factor)
         r = y_c - ws.cols @ ws.coef
     if not converged and warn:
         warnings.warn(
