@@ -4,10 +4,11 @@
 
 by feature-sign search with one linear constraint per input whose jump sum is held at zero
 (:func:`.kink_set.jump_feature_sign` is its dense numpy form). The active jumps' Cholesky
-factor L is updated by one row when a jump enters and by Givens rotations when one leaves (the
-kernel of :mod:`._feature_sign_kernel`), and so is W = L⁻¹Eᵀ, E holding one indicator row per
-input over the active jumps: a face solve is then two triangular solves and a c × c system for
-the c constrained inputs.
+factor L is computed by LAPACK at the start (or carried from a previous search), updated by one
+row when a jump enters and by Givens rotations when one leaves (the kernel of
+:mod:`._feature_sign_kernel`), and so is W = L⁻¹Eᵀ, E holding one indicator row per input over
+the active jumps: a face solve is then two triangular solves and a c × c system for the c
+constrained inputs.
 """
 
 from __future__ import annotations

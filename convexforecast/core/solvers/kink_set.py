@@ -18,10 +18,11 @@ problems are solved exactly by feature-sign search with one linear constraint pe
 a ramp is numerically dependent on the others). Solutions are returned as capped-ramp pairs
 (:func:`_pairs`), so warm starts, cross-validation and canonical networks read them unchanged.
 
-The kernel rebuilds its factor at every round, O(m³) on m kinks: past :data:`MAX_KINKS`, and
-whenever a restricted solve fails, the solve stops uncertified and
-:func:`~convexforecast.core.fit.solve_lasso` hands its point, and the rounds of ``max_iter``
-left, to the pair working set, whose factor is carried between rounds.
+The kernel factors its active kinks (LAPACK) at the first restricted solve of a solve and
+carries the factor between its rounds; its steps cost O(m·n) on m active of n held kinks, and
+solves on many kinks grow slowly: past :data:`MAX_KINKS`, and whenever a restricted solve
+fails, the solve stops uncertified and :func:`~convexforecast.core.fit.solve_lasso` hands its
+point, and the rounds of ``max_iter`` left, to the pair working set.
 """
 
 from __future__ import annotations
@@ -49,9 +50,9 @@ from convexforecast.core.solvers.working_set import (
 __all__ = ["MAX_KINKS", "is_capped_ramp", "jump_feature_sign", "jump_penalty",
            "solve_kink_working_set"]
 
-#: Kinks beyond which a solve hands over to the pair working set. The restricted solves rebuild
-#: their factor each round: BTC at 1e-4·β_max (~1,200 kinks) took 408 s without this bound, and
-#: 768 did not finish there in 4 minutes; none of the default backtest's solves reaches it.
+#: Kinks beyond which a solve hands over to the pair working set: BTC at 1e-4·β_max (~1,200
+#: kinks) took 408 s without this bound (over 150 s with the carried factor of 5fce3fe); none of
+#: the default backtest's solves reaches it (BENCHMARKS.md, "not kept", for 768 and 1,024).
 MAX_KINKS = 512
 
 

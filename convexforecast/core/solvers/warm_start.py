@@ -57,8 +57,7 @@ class PortableSolution:
             valid = np.zeros(self.inputs.shape[0], dtype=bool)
         else:
             keys, valid = stack.keys_from_rows(self.inputs, self.rows)
-        distinct, coef = sum_by_code(codes(self.inputs[valid], keys[valid]),
-                                        self.coef[valid])
+        distinct, coef = sum_by_code(codes(self.inputs[valid], keys[valid]), self.coef[valid])
         inputs = distinct >> 40
         return LassoSolution(coef, 0.0, float("nan"), np.inf, -np.inf, 0, "warm start",
                              inputs=inputs, keys=distinct - (inputs << 40), converged=False)

@@ -206,8 +206,8 @@ class WorkingSet:
 @njit(cache=True)
 def _compact(cols: np.ndarray, gram: np.ndarray, kept: np.ndarray) -> None:
     """Move columns ``kept`` (increasing) to positions ``0, 1, …`` of ``cols`` and ``gram`` in
-    place: every read is at or after the position written, so nothing is overwritten before
-    it is read (the first ``moved`` are in place already)."""
+    place, skipping those in place already: every read is at or after the position written,
+    so nothing is overwritten before it is read."""
     m = kept.shape[0]
     moved = 0
     while moved < m and kept[moved] == moved:
