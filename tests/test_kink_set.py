@@ -8,6 +8,7 @@ import cvxpy as cp
 import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
+from test_solver import _problem  # the solver tests' data: sin 3x + 0.5|x| + noise
 
 import convexforecast.core.fit as fit_module
 from convexforecast.core.dictionaries import make_dictionaries
@@ -100,15 +101,6 @@ def test_compiled_search_reports_a_dependent_ramp_and_the_dense_one_solves_it():
     residual = y - A @ jumps
     value = 0.5 * residual @ residual + beta * jump_penalty(jumps, groups)
     assert value <= _cvxpy_jump_minimum(A, y, beta, groups) * (1 + 1e-9)
-
-
-def _problem(seed: int, n: int, d: int, ties: bool = False):
-    rng = np.random.default_rng(seed)
-    X = rng.uniform(-1, 1, (n, d))
-    if ties:
-        X = np.round(X * 4) / 4
-    y = np.sin(3 * X[:, 0]) + 0.5 * np.abs(X[:, -1]) + 0.1 * rng.standard_normal(n)
-    return X, y
 
 
 def _pair_primal(dicts, y, beta, solution) -> float:
