@@ -72,21 +72,25 @@ def _append(L: np.ndarray, m: int, G: np.ndarray, active: np.ndarray, new: int) 
 
 
 @njit(cache=True)
-def _delete(L: np.ndarray, m: int, j: int) -> None:
-    """Remove row and column ``j`` from the factor ``L[:m, :m]`` in place (Givens rotations)."""
+def _delete(L: np.ndarray, m: int, j: int) -> tuple[np.ndarray, np.ndarray]:
+    """Remove row and column ``j`` from the factor ``L[:m, :m]`` in place (Givens rotations);
+    return the rotations ``(c, s)``: the one at k (> j) maps rows ``(a, b)`` kept alongside
+    L's rows k and j to ``a' = (a + s[k] b) / c[k]``, ``b' = c[k] b − s[k] a'``."""
     x = L[:m, j].copy()
+    c, s = np.ones(m), np.zeros(m)
     for k in range(j + 1, m):
         lkk = L[k, k]
         r = np.sqrt(lkk * lkk + x[k] * x[k])
-        c, s = r / lkk, x[k] / lkk
-        L[k, k] = r
+        ck, sk = r / lkk, x[k] / lkk
+        c[k], s[k], L[k, k] = ck, sk, r
         for i in range(k + 1, m):
-            L[i, k] = (L[i, k] + s * x[i]) / c
-            x[i] = c * x[i] - s * L[i, k]
+            L[i, k] = (L[i, k] + sk * x[i]) / ck
+            x[i] = ck * x[i] - sk * L[i, k]
     for i in range(j, m - 1):
         for k in range(i + 1):
             L[i, k] = L[i + 1, k] if k < j else L[i + 1, k + 1]
     L[m - 1, :m] = 0.0
+    return c, s
 
 
 @njit(cache=True)

@@ -22,6 +22,7 @@ from convexforecast.core.solvers._feature_sign_kernel import (
     _solve_upper,
 )
 from convexforecast.core.solvers._feature_sign_kernel import _append as _append_to_factor
+from convexforecast.core.solvers._feature_sign_kernel import _delete as _delete_from_factor
 
 OPTIMAL, DEPENDENT, STEP_LIMIT = 0, 1, 2
 
@@ -82,28 +83,17 @@ def _factor(L, W, G, j, active, groups) -> int:
 
 @njit(cache=True)
 def _delete(L, W, m, j) -> None:
-    """Remove jump ``j`` (position) from L and W in place: the Givens rotations that restore L's
-    triangle act on W's rows as well (W' = L'⁻¹E'ᵀ)."""
-    x = L[:m, j].copy()
+    """Remove jump ``j`` (position) from L (:func:`._feature_sign_kernel._delete`) and W in
+    place: the rotations that restore L's triangle act on W's rows as well (W' = L'⁻¹E'ᵀ)."""
     w = W[j].copy()
+    c, s = _delete_from_factor(L, m, j)
     for k in range(j + 1, m):
-        lkk = L[k, k]
-        r = np.sqrt(lkk * lkk + x[k] * x[k])
-        cos, sin = lkk / r, x[k] / r
-        L[k, k] = r
-        for i in range(k + 1, m):
-            lik = L[i, k]
-            L[i, k] = cos * lik + sin * x[i]
-            x[i] = cos * x[i] - sin * lik
-        for c in range(W.shape[1]):
-            wk = W[k, c]
-            W[k, c] = cos * wk + sin * w[c]
-            w[c] = cos * w[c] - sin * wk
+        ck, sk, row = c[k], s[k], W[k]
+        for r in range(row.shape[0]):
+            row[r] = (row[r] + sk * w[r]) / ck
+            w[r] = ck * w[r] - sk * row[r]
     for i in range(j, m - 1):
-        for k in range(i + 1):
-            L[i, k] = L[i + 1, k] if k < j else L[i + 1, k + 1]
         W[i] = W[i + 1]
-    L[m - 1, :m] = 0.0
     W[m - 1] = 0.0
 
 
