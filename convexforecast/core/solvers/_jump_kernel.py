@@ -117,13 +117,14 @@ def jump_steps(G, q, beta, groups, n_groups, j, tol, max_steps, start_active, st
     L = np.zeros((n, n))
     W = np.zeros((n, n_groups))
     active = np.empty(n, dtype=np.int64)
+    no_factor = (active[:0], L[:0, :0], W[:0])  # returned unless the search is optimal
     m = start_active.shape[0]
     if m:
         active[:m], L[:m, :m], W[:m] = start_active, start_L, start_W
     else:
         m = _factor(L, W, G, j, active, groups)
     if m < 0:
-        return j, DEPENDENT, 0, (active[:0], L[:0, :0], W[:0])
+        return j, DEPENDENT, 0, no_factor
     sums = np.zeros(n_groups)
     for k in range(n):
         sums[groups[k]] += j[k]
@@ -272,8 +273,8 @@ def jump_steps(G, q, beta, groups, n_groups, j, tol, max_steps, start_active, st
                 free[i], tau[i] = True, signs[0]
         for a in range(new.shape[0]):
             if not _append(L, W, m, G, active, groups, new[a]):
-                return j, DEPENDENT, step, (active[:0], L[:0, :0], W[:0])
+                return j, DEPENDENT, step, no_factor
             active[m] = new[a]
             m += 1
             j[new[a]] = 1e-300 * signs[a]
-    return j, STEP_LIMIT, max_steps, (active[:0], L[:0, :0], W[:0])
+    return j, STEP_LIMIT, max_steps, no_factor
