@@ -22,8 +22,10 @@ from convexforecast.core.solvers.working_set import (
     _locate,
     _match,
     beta_max,
+    codes,
     price_all,
     solve_working_set,
+    split_codes,
     sum_by_code,
 )
 
@@ -435,6 +437,14 @@ def test_locate_finds_codes_and_their_positions():
     np.testing.assert_array_equal(found, [True, False, True, True, False])
     np.testing.assert_array_equal(at[found], [3, 2, 0])
     assert not _locate(np.array([1, 2]), np.empty(0, dtype=np.int64))[0].any()
+
+
+def test_split_codes_inverts_codes():
+    inputs = np.array([0, 3, 3, 9], dtype=np.int64)
+    keys = np.array([0, 5, (1 << 40) - 1, 12], dtype=np.int64)
+    back = split_codes(codes(inputs, keys))
+    np.testing.assert_array_equal(back[0], inputs)
+    np.testing.assert_array_equal(back[1], keys)
 
 
 def test_match_is_locate_both_ways_with_positions_among_the_kept():

@@ -40,10 +40,12 @@ from convexforecast.core.solvers.lasso import LassoSolution, dual_objective
 from convexforecast.core.solvers.working_set import (
     _SUPPORT_PER_ADDED,
     FACTOR_REUSES,
+    KEY_BITS,
     STALLED_ROUNDS,
     WorkingSet,
     _entering,
     price_all,
+    split_codes,
     sum_by_code,
 )
 
@@ -271,14 +273,13 @@ def _kinks_of_pairs(inputs: np.ndarray, keys: np.ndarray, coef: np.ndarray,
             size = n_unique[inputs[t]]
             end = keys[t] // size if side == 0 else keys[t] % size
             if end != size - 1:
-                kink_codes[count] = (inputs[t] << 40) + end * size + size - 1
+                kink_codes[count] = (inputs[t] << KEY_BITS) + end * size + size - 1
                 jumps[count] = coef[t] if side == 0 else -coef[t]
                 count += 1
     distinct, summed = sum_by_code(kink_codes[:count], jumps[:count])
     nonzero = summed != 0.0
-    kinks = distinct[nonzero]
-    kink_inputs = kinks >> 40
-    return kink_inputs, kinks - (kink_inputs << 40), summed[nonzero]
+    kink_inputs, kink_keys = split_codes(distinct[nonzero])
+    return kink_inputs, kink_keys, summed[nonzero]
 
 
 @njit(cache=True)
@@ -295,7 +296,7 @@ def _new_kinks(c_inputs: np.ndarray, c_keys: np.ndarray, c_vals: np.ndarray,
         i = c_inputs[t]
         size = n_unique[i]
         for e, end in enumerate((c_keys[t] // size, c_keys[t] % size)):
-            code = (i << 40) + end * size + size - 1
+            code = (i << KEY_BITS) + end * size + size - 1
             at = np.searchsorted(held, code)
             fresh = end != size - 1 and (at == held.shape[0] or held[at] != code)
             ends[t, e] = code if fresh else -1
@@ -303,8 +304,7 @@ def _new_kinks(c_inputs: np.ndarray, c_keys: np.ndarray, c_vals: np.ndarray,
                 strength[t] = abs(c_vals[t])
     chosen = ends[_entering(strength, beta, tol, k)].ravel()
     codes_ = np.unique(chosen[chosen >= 0])
-    inputs = codes_ >> 40
-    return inputs, codes_ - (inputs << 40)
+    return split_codes(codes_)
 
 
 def solve_kink_working_set(dictionaries: list[ImplicitDictionary], y: np.ndarray, beta: float,

@@ -15,7 +15,7 @@ import numpy as np
 from convexforecast.core.dictionaries.implicit import ImplicitDictionary
 from convexforecast.core.solvers.column_stack import CappedRampStack
 from convexforecast.core.solvers.lasso import LassoSolution
-from convexforecast.core.solvers.working_set import codes, sum_by_code
+from convexforecast.core.solvers.working_set import codes, split_codes, sum_by_code
 
 __all__ = ["PortableSolution", "WarmStart"]
 
@@ -58,9 +58,9 @@ class PortableSolution:
         else:
             keys, valid = stack.keys_from_rows(self.inputs, self.rows)
         distinct, coef = sum_by_code(codes(self.inputs[valid], keys[valid]), self.coef[valid])
-        inputs = distinct >> 40
+        inputs, keys = split_codes(distinct)
         return LassoSolution(coef, 0.0, float("nan"), np.inf, -np.inf, 0, "warm start",
-                             inputs=inputs, keys=distinct - (inputs << 40), converged=False)
+                             inputs=inputs, keys=keys, converged=False)
 
 
 @dataclass

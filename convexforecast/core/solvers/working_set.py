@@ -269,9 +269,20 @@ def _guaranteed_decrease(norms: np.ndarray, correlations: np.ndarray, beta: floa
     return float(np.max(np.where(norms > 0.0, excess * excess / (2.0 * norms), 0.0)))
 
 
+#: A column's code is ``input · 2^KEY_BITS + key``: keys are below 2⁴⁰ (N² for N < 10⁶ points).
+KEY_BITS = 40
+
+
 def codes(inputs: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """Unique integer per (input, key) pair: keys are below 2⁴⁰ (N² for N < 10⁶ points)."""
-    return (inputs.astype(np.int64) << 40) + keys
+    """Unique integer per (input, key) pair (:data:`KEY_BITS`)."""
+    return (inputs.astype(np.int64) << KEY_BITS) + keys
+
+
+@njit(cache=True)
+def split_codes(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The ``(inputs, keys)`` of :func:`codes`."""
+    inputs = codes >> KEY_BITS
+    return inputs, codes - (inputs << KEY_BITS)
 
 
 @njit(cache=True)
